@@ -1,0 +1,40 @@
+"""saddle: measure the geometry of non-convex optimization with JAX.
+
+>>> import saddle
+>>> obj = saddle.objectives.get("himmelblau")
+>>> saddle.classify(obj, obj.known_x()).kind.tolist().count("saddle")
+4
+"""
+
+from saddle import basins, critical, curvature, descent, experiment, objectives, starts
+from saddle.basins import BasinStats, basin_stats, wilson_interval
+from saddle.critical import CriticalPoints, find_critical_points
+from saddle.curvature import Classification, classify, eigenvalues, hessian, hvp
+from saddle.descent import Run, descend
+from saddle.objectives import CriticalPoint, Objective
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BasinStats",
+    "Classification",
+    "CriticalPoint",
+    "CriticalPoints",
+    "Objective",
+    "Run",
+    "basin_stats",
+    "basins",
+    "classify",
+    "critical",
+    "curvature",
+    "descend",
+    "descent",
+    "eigenvalues",
+    "experiment",
+    "find_critical_points",
+    "hessian",
+    "hvp",
+    "objectives",
+    "starts",
+    "wilson_interval",
+]

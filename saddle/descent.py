@@ -1,0 +1,208 @@
+"""The parallel descent engine: many optimizations from many starts in one compiled program.
+
+``descend(f, x0, optimizer, steps)`` runs ``optimizer`` (any ``optax``
+transformation) from every row of ``x0`` ``[n, d]``: one ``jit`` of a ``vmap`` over
+a ``lax.scan``. Each run is watched for convergence (‖∇f‖ < ``grad_tol`` from some
+step to the end) and divergence (a non-finite loss or gradient, or a loss above
+``max_loss``): a diverged run is frozen at its last finite point and flagged, so
+no NaN reaches its outputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from saddle._checks import as_batch, positive_float, positive_int
+from saddle.objectives.core import Objective
+
+Fn = Callable[[jax.Array], jax.Array]
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """Per-start results of ``descend`` (numpy arrays; ``n`` starts, ``d`` dims).
+
+    x ``[n, d]``: final point (the last finite one for a diverged run).
+    loss, grad_norm ``[n]``: f and ‖∇f‖ there.
+    converged ``[n]``: ‖∇f‖ < grad_tol at the end. converged_step ``[n]``: first step from
+    which ‖∇f‖ stayed below grad_tol (−1 if never).
+    diverged ``[n]``: hit a non-finite value or loss > max_loss. diverged_step ``[n]``
+    (−1 if never).
+    steps: steps requested. path ``[n, T, d]`` and loss_path ``[n, T]``: the point and
+    loss every ``record_every`` steps from step 0 (None unless asked);
+    path_steps ``[T]``: the step of each recorded point.
+    """
+
+    x: np.ndarray
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    converged: np.ndarray
+    converged_step: np.ndarray
+    diverged: np.ndarray
+    diverged_step: np.ndarray
+    steps: int
+    path: np.ndarray | None = None
+    loss_path: np.ndarray | None = None
+    path_steps: np.ndarray | None = None
+
+
+class _State(NamedTuple):
+    x: jax.Array
+    opt_state: Any
+    x_good: jax.Array
+    loss_good: jax.Array
+    gn_good: jax.Array
+    last_above: jax.Array  # last step with grad norm >= tol
+    diverged_step: jax.Array
+    t: jax.Array
+
+
+def _step(fn: Fn, opt: optax.GradientTransformationExtraArgs, grad_tol: float,
+          max_loss: jax.Array, s: _State) -> _State:
+    loss, g = jax.value_and_grad(fn)(s.x)
+    gn = jnp.linalg.norm(g)
+    alive = s.diverged_step < 0
+    bad = ~jnp.isfinite(loss) | ~jnp.isfinite(gn) | (loss > max_loss)
+    fine = alive & ~bad
+    updates, opt_state = opt.update(g, s.opt_state, s.x, value=loss)
+    x_new = optax.apply_updates(s.x, updates)
+    keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(fine, a, b), new, old)  # noqa: E731
+    return _State(
+        x=keep(x_new, s.x),
+        opt_state=keep(opt_state, s.opt_state),
+        x_good=keep(s.x, s.x_good),
+        loss_good=jnp.where(fine, loss, s.loss_good),
+        gn_good=jnp.where(fine, gn, s.gn_good),
+        last_above=jnp.where(fine & (gn >= grad_tol), s.t, s.last_above),
+        diverged_step=jnp.where(alive & bad, s.t, s.diverged_step),
+        t=s.t + 1,
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(fn: Fn, opt: optax.GradientTransformationExtraArgs, steps: int, grad_tol: float,
+              max_loss_factor: float, record_every: int | None) -> Callable:
+    step = functools.partial(_step, fn, opt, grad_tol)
+
+    def run_one(x0: jax.Array) -> tuple:
+        f0 = fn(x0)
+        max_loss = max_loss_factor * (1 + jnp.abs(f0))
+        body = lambda s, _: (step(max_loss, s), None)  # noqa: E731
+        s = _State(x0, opt.init(x0), x0, f0, jnp.linalg.norm(jax.grad(fn)(x0)),
+                   jnp.asarray(-1), jnp.asarray(-1), jnp.asarray(0))
+        if record_every is None:
+            s, _ = jax.lax.scan(body, s, None, length=steps)
+            path = loss_path = None
+        else:
+            def block(s: _State, _: None) -> tuple:
+                s, _ = jax.lax.scan(body, s, None, length=record_every)
+                return s, (s.x, fn(s.x))
+
+            s0 = s
+            s, (path, loss_path) = jax.lax.scan(block, s, None, length=steps // record_every)
+            s, _ = jax.lax.scan(body, s, None, length=steps % record_every)
+            path = jnp.concatenate([s0.x[None], path])
+            loss_path = jnp.concatenate([f0[None], loss_path])
+        # The final point itself has not been checked by a step: one more evaluation.
+        loss, g = jax.value_and_grad(fn)(s.x)
+        gn = jnp.linalg.norm(g)
+        alive = s.diverged_step < 0
+        bad = ~jnp.isfinite(loss) | ~jnp.isfinite(gn) | (loss > max_loss)
+        ok = alive & ~bad
+        diverged_step = jnp.where(alive & bad, steps, s.diverged_step)
+        x = jnp.where(ok, s.x, s.x_good)
+        loss = jnp.where(ok, loss, s.loss_good)
+        gn = jnp.where(ok, gn, s.gn_good)
+        converged = ok & (gn < grad_tol)
+        last_above = jnp.where(gn >= grad_tol, steps, s.last_above)
+        conv_step = jnp.where(converged, last_above + 1, -1)
+        if path is not None:  # a diverged run's recorded points stay at its last finite one
+            finite = jnp.all(jnp.isfinite(path), axis=-1) & jnp.isfinite(loss_path)
+            finite = jnp.cumprod(finite).astype(bool)
+            path = jnp.where(finite[:, None], path, x)
+            loss_path = jnp.where(finite, loss_path, loss)
+        return x, loss, gn, converged, conv_step, diverged_step >= 0, diverged_step, path, loss_path
+
+    return jax.jit(jax.vmap(run_one))
+
+
+def descend(
+    f: Fn | Objective,
+    x0: Any,
+    optimizer: optax.GradientTransformation,
+    steps: int,
+    *,
+    grad_tol: float = 1e-3,
+    max_loss_factor: float = 1e8,
+    record_every: int | None = None,
+    chunk_size: int | None = None,
+) -> Run:
+    """Run ``optimizer`` for ``steps`` steps from each start in ``x0`` ``[n, d]``.
+
+    Args:
+      f: objective ``[d] -> []`` (or an ``Objective``).
+      x0: starts ``[n, d]``, finite.
+      optimizer: any ``optax.GradientTransformation``; transforms that need the loss
+        (``optax.contrib.reduce_on_plateau``) receive it as ``value=``.
+      steps: number of updates, ≥ 1.
+      grad_tol: a run has converged when ‖∇f‖ < grad_tol at its end.
+      max_loss_factor: a run diverges when f > max_loss_factor·(1 + |f(x0)|) or any
+        value is non-finite.
+      record_every: if given, keep every ``record_every``-th point in ``path``
+        (memory ``O(n·steps/record_every·d)``; otherwise ``O(n·d)``).
+      chunk_size: run at most this many starts at once (bounded memory; identical
+        results).
+
+    Returns:
+      A ``Run`` of numpy arrays.
+
+    >>> import optax, saddle
+    >>> run = saddle.descend(lambda x: (x**2).sum(), [[1.0, -2.0]], optax.sgd(0.1), 100)
+    >>> bool(run.converged[0])
+    True
+    """
+    fn, dim = (f.fn, f.dim) if isinstance(f, Objective) else (f, None)
+    if not callable(fn):
+        raise TypeError(f"f must be a callable or an Objective, got {type(f).__name__}")
+    x0 = as_batch(x0, "x0", dim)
+    steps = positive_int(steps, "steps")
+    grad_tol = positive_float(grad_tol, "grad_tol")
+    max_loss_factor = positive_float(max_loss_factor, "max_loss_factor")
+    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+        raise TypeError(f"optimizer must be an optax.GradientTransformation, got "
+                        f"{type(optimizer).__name__}")
+    if record_every is not None:
+        record_every = positive_int(record_every, "record_every")
+        if record_every > steps:
+            raise ValueError(f"record_every={record_every} is larger than steps={steps}")
+    out = jax.eval_shape(fn, jax.ShapeDtypeStruct(x0.shape[1:], x0.dtype))
+    if out.shape != ():
+        raise TypeError(f"f must return a scalar for a point of shape {x0.shape[1:]}, "
+                        f"got shape {out.shape}")
+    n = x0.shape[0]
+    chunk = n if chunk_size is None else min(positive_int(chunk_size, "chunk_size"), n)
+    program = _compiled(fn, optax.with_extra_args_support(optimizer), steps, grad_tol,
+                        max_loss_factor, record_every)
+    parts = []
+    for start in range(0, n, chunk):  # a loop over chunks of starts, each one vmapped call
+        xs = x0[start:start + chunk]
+        pad = chunk - xs.shape[0]
+        if pad:  # keep one compiled shape: pad the last chunk with copies of its first start
+            xs = jnp.concatenate([xs, jnp.broadcast_to(xs[:1], (pad, xs.shape[1]))])
+        res = program(xs)
+        parts.append([None if a is None else np.asarray(a)[:chunk - pad] for a in res])
+    cat = [None if p[0] is None else np.concatenate(p) for p in zip(*parts, strict=True)]
+    x, loss, gn, conv, conv_step, div, div_step, path, loss_path = cat
+    path_steps = (None if record_every is None else
+                  np.arange(0, steps // record_every + 1) * record_every)
+    return Run(x=x, loss=loss, grad_norm=gn, converged=conv, converged_step=conv_step,
+               diverged=div, diverged_step=div_step, steps=steps, path=path,
+               loss_path=loss_path, path_steps=path_steps)

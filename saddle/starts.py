@@ -1,0 +1,41 @@
+"""Initial points: drawn in an objective's box from a ``jax.random`` key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from saddle._checks import positive_int
+from saddle.objectives.core import Objective, _as_bounds
+
+Bounds = Any  # (lower[d], upper[d]) or an Objective
+
+
+def _box(bounds: Bounds) -> tuple[jax.Array, jax.Array]:
+    if isinstance(bounds, Objective):
+        lo, hi = bounds.bounds
+    else:
+        try:
+            lower, _ = bounds
+        except (TypeError, ValueError):
+            raise ValueError(f"bounds must be a pair (lower, upper), got {bounds!r}") from None
+        lo, hi = _as_bounds(bounds, np.size(lower))
+    return jnp.asarray(lo), jnp.asarray(hi)
+
+
+def uniform(key: jax.Array, n: int, bounds: Bounds) -> jax.Array:
+    """``[n, d]`` points uniform in the box ``bounds = (lower[d], upper[d])``."""
+    n = positive_int(n, "n")
+    lo, hi = _box(bounds)
+    return jax.random.uniform(key, (n, lo.shape[0]), minval=lo, maxval=hi)
+
+
+def grid(n_per_axis: int, bounds: Bounds) -> jax.Array:
+    """A regular grid over a box, ``[n_per_axis**d, d]``, last axis fastest (for maps)."""
+    n_per_axis = positive_int(n_per_axis, "n_per_axis", minimum=2)
+    lo, hi = _box(bounds)
+    axes = [jnp.linspace(lo[i], hi[i], n_per_axis) for i in range(lo.shape[0])]
+    return jnp.stack(jnp.meshgrid(*axes, indexing="ij"), -1).reshape(-1, lo.shape[0])

@@ -1,0 +1,32 @@
+import numpy as np
+import pytest
+
+import saddle
+from saddle.basins import DIVERGED, UNASSIGNED, assign, basin_stats, wilson_interval
+
+
+def test_wilson_interval_hand_values():
+    # p̂ = 0.5, n = 10, z = 1.96: centre 0.5, half-width 1.96·√(0.025 + 0.0096)/1.384 = 0.2634.
+    lo, hi = wilson_interval(5, 10)
+    np.testing.assert_allclose([lo, hi], [0.2366, 0.7634], atol=1e-4)
+    lo, hi = wilson_interval(0, 10)  # upper bound z²/(n + z²) = 3.8415/13.8415
+    np.testing.assert_allclose([lo, hi], [0.0, 0.27753], atol=1e-5)
+    lo, hi = wilson_interval(0, 0)
+    assert (lo, hi) == (0.0, 1.0)
+
+
+def test_assign_and_stats_sum_to_one_with_diverged_runs():
+    minima = np.array([[0.0, 0.0], [1.0, 1.0]])
+    ends = np.array([[0.001, 0], [1, 1.001], [1, 1], [5, 5], [0, 0]])
+    div = np.array([False, False, False, False, True])
+    labels = assign(ends, minima, tol=0.01, diverged=div)
+    assert labels.tolist() == [0, 1, 1, UNASSIGNED, DIVERGED]
+    s = basin_stats(ends, minima, tol=0.01, diverged=div)
+    assert s.probs.sum() + s.unassigned + s.diverged == pytest.approx(1.0)
+    assert s.probs.tolist() == [0.2, 0.4] and s.diverged == 0.2
+    assert np.all(s.ci_low <= s.probs) and np.all(s.probs <= s.ci_high)
+
+
+def test_bad_tolerance():
+    with pytest.raises(ValueError, match="tol must be a finite number > 0"):
+        saddle.basins.assign(np.zeros((1, 2)), np.zeros((1, 2)), tol=-1)

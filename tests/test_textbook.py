@@ -1,0 +1,60 @@
+"""The textbook experiment on a small config, against the geometry it claims to show."""
+
+import numpy as np
+import pytest
+
+import experiments.textbook as tb
+from saddle import experiment, wilson_interval
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    cfg = tb.Config(n_starts=1024, steps=400)
+    return experiment.run_experiment(cfg, tb.run, tb.plot, tb.summarize,
+                                     out=tmp_path_factory.mktemp("tb"), show_progress=False)
+
+
+def test_critical_points_and_kinds(result):
+    s = result.summary
+    kinds = {name: sorted(p["kind"] for p in s[name]["critical_points"]) for name in tb.TOYS}
+    assert kinds == {"xcos": ["maximum", "minimum", "minimum"], "cubic": ["degenerate"],
+                     "quadratic_saddle": ["saddle"], "monkey_saddle": ["degenerate"]}
+    (saddle_pt,) = s["quadratic_saddle"]["critical_points"]
+    np.testing.assert_allclose(saddle_pt["eigenvalues"], [-2.0, 2.0], atol=1e-4)
+    xs = sorted(p["x"][0] for p in s["xcos"]["critical_points"])
+    np.testing.assert_allclose(xs, [-0.2738527, 0.2738527, 1.0904082], atol=1e-5)
+
+
+def test_gd_basin_shares_match_the_basin_lengths(result):
+    """Uniform starts on [−1, 2]: GD ends in the local minimum iff it starts left of the
+    maximum at x* ≈ 0.27385, so the share is (x* + 1)/3 ≈ 0.4246."""
+    pts = result.summary["xcos"]["critical_points"]
+    local = next(p for p in pts if p["kind"] == "minimum" and p["x"][0] < 0)
+    n = result.summary["xcos"]["gd"]["n_starts"]
+    lo, hi = wilson_interval(local["gd_share"] * n, n, z=3.3)
+    assert lo <= (0.2738527 + 1) / 3 <= hi
+
+
+def test_cubic_starts_left_of_zero_diverge(result):
+    d = {k.split("__")[1]: v for k, v in result.data.items() if k.startswith("cubic__")}
+    left = d["x0"][:, 0] < 0
+    # GD on x³ moves every start left; from x < 0 it runs off to −∞ (all but the starts
+    # within ~1/(3η·steps) of 0, which have not blown up yet), from x > 0 it stalls at 0.
+    assert np.all(d["end_x"][left, 0] <= d["x0"][left, 0])
+    assert d["diverged"][left].mean() > 0.95 and not d["diverged"][~left].any()
+    assert np.all(d["end_x"][~left, 0] >= 0)
+    # No uniform start lies on the saddle's stable manifold (y = 0): none ends there.
+    (pt,) = result.summary["quadratic_saddle"]["critical_points"]
+    assert pt["gd_share"] == 0
+    assert result.summary["quadratic_saddle"]["gd"]["converged_fraction"] == 0
+
+
+def test_figure_files(result):
+    assert {p.name for p in result.figures} == {"textbook.png", "textbook.pdf"}
+
+
+def test_bad_config():
+    with pytest.raises(ValueError, match="n_starts must be >= 1"):
+        tb.Config(n_starts=0)
+    with pytest.raises(ValueError, match="lr must be"):
+        tb.Config(lr=-1.0)
