@@ -12,21 +12,42 @@ from saddle._checks import positive_float
 UNASSIGNED, DIVERGED = -1, -2
 
 
-def wilson_interval(hits: Any, n: Any, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a binomial proportion ``hits / n`` (arrays broadcast).
+def wilson_interval(hits: Any, n: Any, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a binomial proportion ``hits / n`` (95% for ``z = 1.96``).
 
-    ``(p̂ + z²/2n ± z √(p̂(1−p̂)/n + z²/4n²)) / (1 + z²/n)``; well-behaved at 0 and n hits
-    (Wilson 1927; Brown, Cai & DasGupta 2001). ``n = 0`` gives ``(0, 1)``.
+    Unlike the normal (Wald) interval it stays inside [0, 1] and is not empty at
+    ``hits = 0``: its upper end is then ``z² / (n + z²)``.
+
+    Args:
+        hits: number of successes, ``0 <= hits <= n`` (scalar or array).
+        n: number of trials, ``>= 1`` (scalar or array, broadcast with ``hits``).
+        z: standard-normal quantile of the two-sided level.
+
+    Returns:
+        ``(low, high)`` as float64 arrays (0-d for scalar input).
+
+    >>> [round(float(v), 4) for v in wilson_interval(5, 10)]
+    [0.2366, 0.7634]
+
+    References:
+        E. B. Wilson, "Probable inference, the law of succession, and statistical
+        inference", JASA 22 (1927) 209–212.
     """
-    hits, n = np.asarray(hits, dtype=float), np.asarray(n, dtype=float)
-    safe_n = np.maximum(n, 1)
-    p = hits / safe_n
-    denom = 1 + z**2 / safe_n
-    centre = (p + z**2 / (2 * safe_n)) / denom
-    half = z * np.sqrt(p * (1 - p) / safe_n + z**2 / (4 * safe_n**2)) / denom
-    lo = np.where(n > 0, np.clip(centre - half, 0, 1), 0.0)
-    hi = np.where(n > 0, np.clip(centre + half, 0, 1), 1.0)
-    return lo, hi
+    hits, n = np.broadcast_arrays(
+        np.asarray(hits, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    )
+    if np.any(n < 1):
+        raise ValueError(f"n must be >= 1, got {n.min()}")
+    if np.any((hits < 0) | (hits > n)):
+        raise ValueError("hits must lie in [0, n]")
+    if not (np.isfinite(z) and z > 0):
+        raise ValueError(f"z must be a finite number > 0, got {z!r}")
+    p = hits / n
+    z2 = z * z
+    denom = 1.0 + z2 / n
+    center = (p + z2 / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+    return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
 
 
 def assign(x_end: Any, reference: Any, tol: float, diverged: Any = None) -> np.ndarray:

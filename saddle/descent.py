@@ -65,14 +65,45 @@ class _State(NamedTuple):
     t: jax.Array
 
 
-def _step(fn: Fn, opt: optax.GradientTransformationExtraArgs, grad_tol: float,
-          max_loss: jax.Array, s: _State) -> _State:
-    loss, g = jax.value_and_grad(fn)(s.x)
+@dataclasses.dataclass(frozen=True)
+class _Spec:
+    """Everything static about a batch of runs: the key of the compiled-program cache."""
+
+    fn: Fn
+    opt: optax.GradientTransformationExtraArgs
+    steps: int
+    grad_tol: float
+    max_loss_factor: float
+    record_every: int | None
+    batch_size: int | None
+    grad_noise: float
+
+
+def _loss_and_grad(spec: _Spec, x: jax.Array, data: Any, key: jax.Array) -> tuple:
+    """f and ∇f at x: on a minibatch of ``batch_size`` rows drawn with replacement when
+    ``data`` is given (else the full data or none), plus Gaussian gradient noise."""
+    if data is None:
+        loss, g = jax.value_and_grad(spec.fn)(x)
+    else:
+        if spec.batch_size is not None:
+            n_rows = jax.tree.leaves(data)[0].shape[0]
+            idx = jax.random.randint(jax.random.fold_in(key, 1), (spec.batch_size,), 0, n_rows)
+            data = jax.tree.map(lambda a: a[idx], data)
+        loss, g = jax.value_and_grad(spec.fn)(x, data)
+    if spec.grad_noise:
+        g = g + spec.grad_noise * jax.random.normal(jax.random.fold_in(key, 2), g.shape, g.dtype)
+    return loss, g
+
+
+def _step(spec: _Spec, max_loss: jax.Array, data: Any, start_key: jax.Array, s: _State) -> _State:
+    key = jax.random.fold_in(start_key, s.t)
+    loss, g = _loss_and_grad(spec, s.x, data, key)
     gn = jnp.linalg.norm(g)
     alive = s.diverged_step < 0
     bad = ~jnp.isfinite(loss) | ~jnp.isfinite(gn) | (loss > max_loss)
     fine = alive & ~bad
-    updates, opt_state = opt.update(g, s.opt_state, s.x, value=loss)
+    updates, opt_state = spec.opt.update(g, s.opt_state, s.x, value=loss,
+                                         key=jax.random.fold_in(key, 3))
     x_new = optax.apply_updates(s.x, updates)
     keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(fine, a, b), new, old)  # noqa: E731
     return _State(
@@ -81,22 +112,23 @@ def _step(fn: Fn, opt: optax.GradientTransformationExtraArgs, grad_tol: float,
         x_good=keep(s.x, s.x_good),
         loss_good=jnp.where(fine, loss, s.loss_good),
         gn_good=jnp.where(fine, gn, s.gn_good),
-        last_above=jnp.where(fine & (gn >= grad_tol), s.t, s.last_above),
+        last_above=jnp.where(fine & (gn >= spec.grad_tol), s.t, s.last_above),
         diverged_step=jnp.where(alive & bad, s.t, s.diverged_step),
         t=s.t + 1,
     )
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled(fn: Fn, opt: optax.GradientTransformationExtraArgs, steps: int, grad_tol: float,
-              max_loss_factor: float, record_every: int | None) -> Callable:
-    step = functools.partial(_step, fn, opt, grad_tol)
+def _compiled(spec: _Spec) -> Callable:
+    steps, record_every, grad_tol = spec.steps, spec.record_every, spec.grad_tol
 
-    def run_one(x0: jax.Array) -> tuple:
-        f0 = fn(x0)
-        max_loss = max_loss_factor * (1 + jnp.abs(f0))
-        body = lambda s, _: (step(max_loss, s), None)  # noqa: E731
-        s = _State(x0, opt.init(x0), x0, f0, jnp.linalg.norm(jax.grad(fn)(x0)),
+    def run_one(x0: jax.Array, start_key: jax.Array, data: Any) -> tuple:
+        full = spec.fn if data is None else (lambda x: spec.fn(x, data))
+        f0, g0 = jax.value_and_grad(full)(x0)
+        max_loss = spec.max_loss_factor * (1 + jnp.abs(f0))
+        step = functools.partial(_step, spec, max_loss, data, start_key)
+        body = lambda s, _: (step(s), None)  # noqa: E731
+        s = _State(x0, spec.opt.init(x0), x0, f0, jnp.linalg.norm(g0),
                    jnp.asarray(-1), jnp.asarray(-1), jnp.asarray(0))
         if record_every is None:
             s, _ = jax.lax.scan(body, s, None, length=steps)
@@ -104,15 +136,15 @@ def _compiled(fn: Fn, opt: optax.GradientTransformationExtraArgs, steps: int, gr
         else:
             def block(s: _State, _: None) -> tuple:
                 s, _ = jax.lax.scan(body, s, None, length=record_every)
-                return s, (s.x, fn(s.x))
+                return s, (s.x, full(s.x))
 
             s0 = s
             s, (path, loss_path) = jax.lax.scan(block, s, None, length=steps // record_every)
             s, _ = jax.lax.scan(body, s, None, length=steps % record_every)
             path = jnp.concatenate([s0.x[None], path])
             loss_path = jnp.concatenate([f0[None], loss_path])
-        # The final point itself has not been checked by a step: one more evaluation.
-        loss, g = jax.value_and_grad(fn)(s.x)
+        # The final point has not been checked by a step: one more (full-data) evaluation.
+        loss, g = jax.value_and_grad(full)(s.x)
         gn = jnp.linalg.norm(g)
         alive = s.diverged_step < 0
         bad = ~jnp.isfinite(loss) | ~jnp.isfinite(gn) | (loss > max_loss)
@@ -131,7 +163,17 @@ def _compiled(fn: Fn, opt: optax.GradientTransformationExtraArgs, steps: int, gr
             loss_path = jnp.where(finite, loss_path, loss)
         return x, loss, gn, converged, conv_step, diverged_step >= 0, diverged_step, path, loss_path
 
-    return jax.jit(jax.vmap(run_one))
+    return jax.jit(jax.vmap(run_one, in_axes=(0, 0, None)))
+
+
+def _shard(arrays: list[jax.Array]) -> list[jax.Array]:
+    """Split the leading (start) axis over all devices; a no-op on one device."""
+    devices = jax.devices()
+    if len(devices) == 1:
+        return arrays
+    mesh = jax.sharding.Mesh(np.asarray(devices), ("starts",))
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("starts"))
+    return [jax.device_put(a, sharding) for a in arrays]
 
 
 def descend(
@@ -140,19 +182,27 @@ def descend(
     optimizer: optax.GradientTransformation,
     steps: int,
     *,
+    key: jax.Array | None = None,
     grad_tol: float = 1e-3,
     max_loss_factor: float = 1e8,
     record_every: int | None = None,
     chunk_size: int | None = None,
+    data: Any = None,
+    batch_size: int | None = None,
+    grad_noise: float = 0.0,
 ) -> Run:
     """Run ``optimizer`` for ``steps`` steps from each start in ``x0`` ``[n, d]``.
 
     Args:
-      f: objective ``[d] -> []`` (or an ``Objective``).
+      f: objective ``[d] -> []`` (or an ``Objective``); with ``data``, ``f(x, batch)``.
       x0: starts ``[n, d]``, finite.
-      optimizer: any ``optax.GradientTransformation``; transforms that need the loss
-        (``optax.contrib.reduce_on_plateau``) receive it as ``value=``.
+      optimizer: any ``optax.GradientTransformation``. Its ``update`` also receives
+        ``value=`` (the loss, for ``optax.contrib.reduce_on_plateau``) and ``key=`` (a
+        PRNG key distinct per start and step, for perturbed/noisy methods).
       steps: number of updates, ≥ 1.
+      key: PRNG key for all randomness (minibatches, gradient noise, the optimizer's);
+        start ``i`` uses ``fold_in(key, i)``, so chunking and sharding do not change
+        results. Default ``PRNGKey(0)``.
       grad_tol: a run has converged when ‖∇f‖ < grad_tol at its end.
       max_loss_factor: a run diverges when f > max_loss_factor·(1 + |f(x0)|) or any
         value is non-finite.
@@ -160,6 +210,12 @@ def descend(
         (memory ``O(n·steps/record_every·d)``; otherwise ``O(n·d)``).
       chunk_size: run at most this many starts at once (bounded memory; identical
         results).
+      data: a pytree of arrays with a common leading axis of ``N`` rows (a data set);
+        ``f`` is then called as ``f(x, batch)``.
+      batch_size: with ``data``, each step of each start uses ``batch_size`` rows drawn
+        uniformly with replacement (SGD); ``None`` uses all rows. Convergence and the
+        final loss are measured on the full data.
+      grad_noise: standard deviation σ of Gaussian noise added to every gradient.
 
     Returns:
       A ``Run`` of numpy arrays.
@@ -183,21 +239,42 @@ def descend(
         record_every = positive_int(record_every, "record_every")
         if record_every > steps:
             raise ValueError(f"record_every={record_every} is larger than steps={steps}")
-    out = jax.eval_shape(fn, jax.ShapeDtypeStruct(x0.shape[1:], x0.dtype))
+    if grad_noise != 0:
+        grad_noise = positive_float(grad_noise, "grad_noise")
+    point = jax.ShapeDtypeStruct(x0.shape[1:], x0.dtype)
+    if data is None:
+        if batch_size is not None:
+            raise ValueError("batch_size needs data (the rows to sample minibatches from)")
+        out = jax.eval_shape(fn, point)
+    else:
+        data = jax.tree.map(jnp.asarray, data)
+        rows = {a.shape[0] if a.ndim else None for a in jax.tree.leaves(data)}
+        if len(rows) != 1 or None in rows:
+            raise ValueError(f"data arrays must share one leading axis (rows), got {rows}")
+        if batch_size is not None:
+            batch_size = positive_int(batch_size, "batch_size")
+        out = jax.eval_shape(fn, point, data)
     if out.shape != ():
         raise TypeError(f"f must return a scalar for a point of shape {x0.shape[1:]}, "
                         f"got shape {out.shape}")
+    key = jax.random.PRNGKey(0) if key is None else key
     n = x0.shape[0]
     chunk = n if chunk_size is None else min(positive_int(chunk_size, "chunk_size"), n)
-    program = _compiled(fn, optax.with_extra_args_support(optimizer), steps, grad_tol,
-                        max_loss_factor, record_every)
+    n_dev = jax.device_count()
+    chunk = -(-chunk // n_dev) * n_dev  # a multiple of the device count, for sharding
+    spec = _Spec(fn, optax.with_extra_args_support(optimizer), steps, grad_tol,
+                 max_loss_factor, record_every, batch_size, float(grad_noise))
+    program = _compiled(spec)
+    start_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(n))
     parts = []
     for start in range(0, n, chunk):  # a loop over chunks of starts, each one vmapped call
-        xs = x0[start:start + chunk]
+        xs, ks = x0[start:start + chunk], start_keys[start:start + chunk]
         pad = chunk - xs.shape[0]
         if pad:  # keep one compiled shape: pad the last chunk with copies of its first start
-            xs = jnp.concatenate([xs, jnp.broadcast_to(xs[:1], (pad, xs.shape[1]))])
-        res = program(xs)
+            xs = jnp.concatenate([xs, jnp.broadcast_to(xs[:1], (pad, *xs.shape[1:]))])
+            ks = jnp.concatenate([ks, jnp.broadcast_to(ks[:1], (pad, *ks.shape[1:]))])
+        xs, ks = _shard([xs, ks])
+        res = program(xs, ks, data)
         parts.append([None if a is None else np.asarray(a)[:chunk - pad] for a in res])
     cat = [None if p[0] is None else np.concatenate(p) for p in zip(*parts, strict=True)]
     x, loss, gn, conv, conv_step, div, div_step, path, loss_path = cat

@@ -10,7 +10,8 @@ and ``P(H > 0) = Z₊ / Z`` with ``Z₊`` the integral of ρ's right side over `
 ``Z`` over all of ℝ. ``Z`` is Mehta's integral in closed form; ``Z₊`` is a Pfaffian
 (de Bruijn 1955), evaluated here in float64 with numpy quadrature only
 (``log_prob_all_positive``). The reusable pieces are ``pfaffian``,
-``log_ordered_integral`` (any weight on any finite interval) and ``wilson_interval``.
+``log_ordered_integral`` (any weight on any finite interval); ``wilson_interval`` is
+re-exported from ``saddle.basins``.
 
 References:
     N. G. de Bruijn, "On some multiple integrals involving determinants",
@@ -31,9 +32,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from saddle._checks import positive_int
+from saddle.basins import wilson_interval
 from saddle.objectives.random import goe_matrix
 
 __all__ = [
+    "K_EXACT_MAX",
     "THETA_GOE",
     "dean_majumdar",
     "index_counts",
@@ -52,44 +55,6 @@ THETA_GOE = math.log(3.0) / 4.0
 
 
 # ----------------------------------------------------------------------------- intervals
-def wilson_interval(hits, n, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a binomial proportion ``hits / n`` (95% for ``z = 1.96``).
-
-    Unlike the normal (Wald) interval it stays inside [0, 1] and is not empty at
-    ``hits = 0``: its upper end is then ``z² / (n + z²)``.
-
-    Args:
-        hits: number of successes, ``0 <= hits <= n`` (scalar or array).
-        n: number of trials, ``>= 1`` (scalar or array, broadcast with ``hits``).
-        z: standard-normal quantile of the two-sided level.
-
-    Returns:
-        ``(low, high)`` as float64 arrays (0-d for scalar input).
-
-    >>> [round(float(v), 4) for v in wilson_interval(5, 10)]
-    [0.2366, 0.7634]
-
-    References:
-        E. B. Wilson, "Probable inference, the law of succession, and statistical
-        inference", JASA 22 (1927) 209–212.
-    """
-    hits, n = np.broadcast_arrays(
-        np.asarray(hits, dtype=np.float64), np.asarray(n, dtype=np.float64)
-    )
-    if np.any(n < 1):
-        raise ValueError(f"n must be >= 1, got {n.min()}")
-    if np.any((hits < 0) | (hits > n)):
-        raise ValueError("hits must lie in [0, n]")
-    if not (np.isfinite(z) and z > 0):
-        raise ValueError(f"z must be a finite number > 0, got {z!r}")
-    p = hits / n
-    z2 = z * z
-    denom = 1.0 + z2 / n
-    center = (p + z2 / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
-
-
 # ----------------------------------------------------------------------------- reference laws
 def textbook(k) -> np.ndarray:
     """The textbook's 0.5^k: each Hessian eigenvalue an independent fair coin."""

@@ -9,10 +9,10 @@ def test_wilson_interval_hand_values():
     # p̂ = 0.5, n = 10, z = 1.96: centre 0.5, half-width 1.96·√(0.025 + 0.0096)/1.384 = 0.2634.
     lo, hi = wilson_interval(5, 10)
     np.testing.assert_allclose([lo, hi], [0.2366, 0.7634], atol=1e-4)
-    lo, hi = wilson_interval(0, 10)  # upper bound z²/(n + z²) = 3.8415/13.8415
-    np.testing.assert_allclose([lo, hi], [0.0, 0.27753], atol=1e-5)
-    lo, hi = wilson_interval(0, 0)
-    assert (lo, hi) == (0.0, 1.0)
+    lo, hi = wilson_interval(0, 10)  # upper bound z²/(n + z²) = 3.8416/13.8416
+    np.testing.assert_allclose([lo, hi], [0.0, 0.277540], atol=1e-6)
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        wilson_interval(0, 0)
 
 
 def test_assign_and_stats_sum_to_one_with_diverged_runs():
