@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m experiments.textbook
-	@echo "figures: results/textbook/"
+	$(BIN)/python -m experiments.atlas
+	@echo "figures: results/atlas/atlas.png (and .pdf)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

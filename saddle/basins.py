@@ -95,3 +95,53 @@ def basin_stats(x_end: Any, minima_x: Any, tol: float = 1e-2, diverged: Any = No
     return BasinStats(labels=labels, counts=counts, probs=counts / n, ci_low=lo, ci_high=hi,
                       unassigned=float(np.mean(labels == UNASSIGNED)),
                       diverged=float(np.mean(labels == DIVERGED)), n=n)
+
+
+def cluster(x: Any, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Group points ``[n, d]`` into clusters: a point joins the first centre within ``tol``
+    (greedy leader clustering, one vectorised pass per cluster, order-dependent only at
+    distances near ``tol``). Returns ``(centres [m, d], labels [n])``, centres sorted by
+    cluster size (largest first)."""
+    x = np.asarray(x, dtype=float)
+    tol = positive_float(tol, "tol")
+    labels = np.full(len(x), -1)
+    centres = []
+    while (todo := np.flatnonzero(labels < 0)).size:
+        near = todo[np.linalg.norm(x[todo] - x[todo[0]], axis=1) <= tol]
+        labels[near] = len(centres)
+        centres.append(x[near].mean(axis=0))
+    centres = np.asarray(centres).reshape(-1, x.shape[1])
+    order = np.argsort(-np.bincount(labels, minlength=len(centres)), kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return centres[order], rank[labels] if len(x) else labels
+
+
+def time_to_converge(converged_step: Any, labels: Any, m: int) -> dict[str, np.ndarray]:
+    """Steps-to-converge statistics per basin ``[m]`` (and ``"all"``) from ``converged_step``
+    ``[n]`` (−1 = never): median, quartiles, and the count of converged runs."""
+    steps = np.asarray(converged_step)
+    labels = np.asarray(labels)
+
+    def stats(sel: np.ndarray) -> tuple[float, float, float, int]:
+        s = steps[sel & (steps >= 0)]
+        if s.size == 0:
+            return (np.nan, np.nan, np.nan, 0)
+        q1, med, q3 = np.percentile(s, [25, 50, 75])
+        return (med, q1, q3, s.size)
+
+    rows = [stats(labels == i) for i in range(m)]
+    allr = stats(np.ones_like(labels, dtype=bool))
+    med, q1, q3, cnt = (np.array(c) for c in zip(*rows, strict=True)) if rows else ([],) * 4
+    return {"median": np.asarray(med), "q1": np.asarray(q1), "q3": np.asarray(q3),
+            "count": np.asarray(cnt), "all": np.asarray(allr)}
+
+
+def basin_map(labels: Any, n_per_axis: int) -> np.ndarray:
+    """Reshape labels of ``saddle.starts.grid(n_per_axis, bounds)`` starts into an image
+    ``[n_per_axis, n_per_axis]`` indexed ``[iy, ix]`` (for ``imshow(origin="lower")``)."""
+    labels = np.asarray(labels)
+    if labels.size != n_per_axis**2:
+        raise ValueError(f"labels has {labels.size} entries, expected n_per_axis² = "
+                         f"{n_per_axis**2}")
+    return labels.reshape(n_per_axis, n_per_axis).T

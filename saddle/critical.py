@@ -18,6 +18,7 @@ import numpy as np
 
 from saddle import starts as starts_lib
 from saddle._checks import positive_float, positive_int
+from saddle.basins import cluster
 from saddle.curvature import classify
 from saddle.objectives.core import Objective
 
@@ -79,21 +80,6 @@ def newton_solve(fn: Fn, x0: jax.Array, steps: int, radius: float) -> tuple[jax.
     return _newton_program(fn, steps, float(radius))(x0)
 
 
-def merge_duplicates(xs: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
-    """Greedy clustering: each point joins the first representative within ``tol``.
-
-    Returns ``(representatives [m, d], labels [n])``. One vectorised pass per cluster.
-    """
-    labels = np.full(len(xs), -1)
-    reps = []
-    while (todo := np.nonzero(labels < 0)[0]).size:
-        rep = xs[todo[0]]
-        near = todo[np.linalg.norm(xs[todo] - rep, axis=1) <= tol]
-        labels[near] = len(reps)
-        reps.append(rep)
-    return np.asarray(reps).reshape(-1, xs.shape[1]), labels
-
-
 def find_critical_points(
     objective: Objective,
     *,
@@ -137,7 +123,7 @@ def find_critical_points(
     slack = 1e-6 * (hi - lo)
     inside = np.all((x >= lo - slack) & (x <= hi + slack), axis=1)
     found = x[converged & inside]
-    reps, labels = merge_duplicates(found, merge_tol * diag)
+    reps, labels = cluster(found, merge_tol * diag)
     hits = np.bincount(labels, minlength=len(reps))
     if len(reps):
         # The best-converged member of each cluster represents it.

@@ -167,8 +167,11 @@ def _compiled(spec: _Spec) -> Callable:
 
 
 def _shard(arrays: list[jax.Array]) -> list[jax.Array]:
-    """Split the leading (start) axis over all devices; a no-op on one device."""
-    devices = jax.devices()
+    """Split the leading (start) axis over this process's devices; a no-op on one device.
+
+    Multi-host: each process runs ``descend`` on its own share of the starts (see the
+    README), so only local devices are used here."""
+    devices = jax.local_devices()
     if len(devices) == 1:
         return arrays
     mesh = jax.sharding.Mesh(np.asarray(devices), ("starts",))
@@ -260,7 +263,7 @@ def descend(
     key = jax.random.PRNGKey(0) if key is None else key
     n = x0.shape[0]
     chunk = n if chunk_size is None else min(positive_int(chunk_size, "chunk_size"), n)
-    n_dev = jax.device_count()
+    n_dev = jax.local_device_count()
     chunk = -(-chunk // n_dev) * n_dev  # a multiple of the device count, for sharding
     spec = _Spec(fn, optax.with_extra_args_support(optimizer), steps, grad_tol,
                  max_loss_factor, record_every, batch_size, float(grad_noise))

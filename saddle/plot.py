@@ -44,6 +44,12 @@ def figure(nrows: int = 1, ncols: int = 1, *, width: float = 7.0, height: float 
     return fig, axes
 
 
+def empty_figure(width: float = 7.0, height: float = 5.0) -> plt.Figure:
+    """A paper-style figure without axes, for ``subfigures``/``gridspec`` layouts."""
+    with mpl.rc_context(PAPER_RC):
+        return plt.figure(figsize=(width, height), layout="constrained")
+
+
 def grid_values(obj: Objective, n: int = 200, bounds: Any = None) -> tuple[np.ndarray, ...]:
     """``(X, Y, Z)`` of a 2-D objective on an ``n × n`` grid over its bounds (or ``bounds``)."""
     lo, hi = (obj.lower, obj.upper) if bounds is None else map(np.asarray, bounds)

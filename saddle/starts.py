@@ -33,6 +33,28 @@ def uniform(key: jax.Array, n: int, bounds: Bounds) -> jax.Array:
     return jax.random.uniform(key, (n, lo.shape[0]), minval=lo, maxval=hi)
 
 
+def normal(key: jax.Array, n: int, bounds: Bounds, scale: float = 0.25) -> jax.Array:
+    """``[n, d]`` Gaussian points centred in the box, std ``scale`` × box width per axis
+    (not clipped: a normal start may leave the box)."""
+    n = positive_int(n, "n")
+    if not (np.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a finite number > 0, got {scale!r}")
+    lo, hi = _box(bounds)
+    return 0.5 * (lo + hi) + scale * (hi - lo) * jax.random.normal(key, (n, lo.shape[0]))
+
+
+def latin_hypercube(key: jax.Array, n: int, bounds: Bounds) -> jax.Array:
+    """``[n, d]`` Latin hypercube sample (McKay, Beckman & Conover 1979): along every axis
+    each of the ``n`` equal strata holds exactly one point, uniform within it."""
+    n = positive_int(n, "n")
+    lo, hi = _box(bounds)
+    d = lo.shape[0]
+    k_perm, k_jit = jax.random.split(key)
+    strata = jax.vmap(lambda k: jax.random.permutation(k, n))(jax.random.split(k_perm, d)).T
+    u = (strata + jax.random.uniform(k_jit, (n, d))) / n
+    return lo + (hi - lo) * u
+
+
 def grid(n_per_axis: int, bounds: Bounds) -> jax.Array:
     """A regular grid over a box, ``[n_per_axis**d, d]``, last axis fastest (for maps)."""
     n_per_axis = positive_int(n_per_axis, "n_per_axis", minimum=2)

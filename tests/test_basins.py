@@ -30,3 +30,31 @@ def test_assign_and_stats_sum_to_one_with_diverged_runs():
 def test_bad_tolerance():
     with pytest.raises(ValueError, match="tol must be a finite number > 0"):
         saddle.basins.assign(np.zeros((1, 2)), np.zeros((1, 2)), tol=-1)
+
+
+def test_cluster_recovers_separated_groups():
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [5.0, 5.0], [-5.0, 3.0]])
+    sizes = [50, 30, 20]
+    x = np.concatenate([c + 0.01 * rng.standard_normal((k, 2))
+                        for c, k in zip(centres, sizes, strict=True)])
+    found, labels = saddle.basins.cluster(x, tol=0.5)
+    np.testing.assert_allclose(found, centres, atol=0.01)  # largest cluster first
+    assert np.bincount(labels).tolist() == sizes
+
+
+def test_time_to_converge_per_basin():
+    steps = np.array([10, 20, 30, -1, 100, 200])
+    labels = np.array([0, 0, 0, 0, 1, -2])
+    t = saddle.basins.time_to_converge(steps, labels, 2)
+    assert t["median"].tolist() == [20, 100] and t["count"].tolist() == [3, 1]
+    assert t["all"][0] == 30 and t["all"][3] == 5
+
+
+def test_basin_map_orientation():
+    # grid(3): x varies slowest, so labels == x-index gives an image whose columns are x.
+    labels = np.repeat(np.arange(3), 3)
+    img = saddle.basins.basin_map(labels, 3)
+    assert img[0].tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="expected n_per_axis"):
+        saddle.basins.basin_map(labels, 4)

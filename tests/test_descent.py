@@ -80,3 +80,54 @@ def test_bad_inputs():
         saddle.descend(f, np.zeros((1, 2)), "adam", 10)
     with pytest.raises(ValueError, match="x0 has d=3 but the objective has dim=2"):
         saddle.descend(saddle.objectives.get("himmelblau"), np.zeros((1, 3)), optax.sgd(0.1), 10)
+
+
+def test_minibatch_sgd_is_reproducible_chunk_invariant_and_unbiased():
+    """Least squares f(x, (A, b)) = mean((A x − b)²): SGD with minibatches reaches the
+    least-squares solution's neighbourhood; same key → same numbers, chunked or not."""
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((256, 3)).astype(np.float32)
+    b = (A @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.standard_normal(256)).astype(np.float32)
+    f = lambda x, batch: jnp.mean((batch[0] @ x - batch[1]) ** 2)  # noqa: E731
+    x0 = np.zeros((6, 3), np.float32)
+    kw = dict(data=(A, b), batch_size=16, key=jax.random.PRNGKey(1))
+    r1 = saddle.descend(f, x0, optax.sgd(0.02), 2000, **kw)
+    r2 = saddle.descend(f, x0, optax.sgd(0.02), 2000, chunk_size=4, **kw)
+    np.testing.assert_array_equal(r1.x, r2.x)
+    assert len({tuple(row) for row in r1.x.round(6)}) == 6  # each start its own batches
+    x_ls = np.linalg.lstsq(A, b, rcond=None)[0]
+    np.testing.assert_allclose(r1.x.mean(0), x_ls, atol=0.03)
+    full = np.mean((A @ x_ls - b) ** 2)
+    np.testing.assert_allclose(r1.loss, [np.mean((A @ x - b) ** 2) for x in r1.x], rtol=1e-4)
+    assert np.all(r1.loss >= full - 1e-6)
+
+
+def test_gradient_noise_has_the_stated_scale():
+    """One GD step of η on f = 0 with noise σ moves x by η·σ·N(0, I)."""
+    x0 = np.zeros((4000, 2), np.float32)
+    run = saddle.descend(lambda x: 0.0 * jnp.sum(x), x0, optax.sgd(1.0), 1, grad_noise=0.3)
+    np.testing.assert_allclose(run.x.std(0), 0.3, rtol=0.05)
+    np.testing.assert_allclose(run.x.mean(0), 0.0, atol=0.02)
+
+
+def test_sharded_equals_single_device():
+    """Run the same batch with 4 simulated CPU devices in a subprocess and compare."""
+    import subprocess
+    import sys
+
+    code = (
+        "import jax, optax, numpy as np, saddle\n"
+        "obj = saddle.objectives.get('himmelblau')\n"
+        "x0 = saddle.starts.uniform(jax.random.PRNGKey(0), 37, obj)\n"
+        "r = saddle.descend(obj, x0, optax.adam(0.05), 300, grad_noise=0.1, chunk_size=10)\n"
+        "print(jax.device_count()); print(repr(r.x.tolist()))\n"
+    )
+    env_multi = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4", "PATH": ""}
+    outs = []
+    for env in (env_multi, {"PATH": ""}):
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env=env, check=True)
+        count, xs = res.stdout.strip().splitlines()
+        outs.append((int(count), np.array(eval(xs))))
+    assert outs[0][0] == 4 and outs[1][0] == 1
+    np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-6, atol=1e-6)

@@ -1,0 +1,245 @@
+"""Atlas of a 2-D landscape: every critical point, and where each optimizer ends from the same starts.
+
+Claim tested: which minimum a run ends in depends on the optimizer, not only on the
+start. From identical uniform starts, GD, momentum, Nesterov, Adagrad, RMSprop and
+Adam split differently between the minima of Himmelblau's function (four global
+minima, f = 0); their basin maps differ, and GD almost never ends at a saddle
+(its stable manifold has measure zero).
+
+Method: critical points by trust-region Newton from many starts
+(``saddle.find_critical_points``), classified by the Hessian and checked against
+the catalogue. Then each optimizer runs ``steps`` steps from ``n_starts`` uniform
+starts (the same for all) and from a ``grid × grid`` lattice (the basin maps), all
+in one ``jit(vmap(scan))`` per optimizer; end points are assigned to the nearest
+critical point within 1% of the box diagonal, converged or not (RMSprop hovers at a
+distance ~η from its minimum without meeting the gradient tolerance; it still
+chose a basin). "Converged" (‖∇f‖ < grad_tol at the end) is reported separately. Basin probabilities carry Wilson 95%
+intervals; runs that diverged or did not converge are reported as their own shares.
+
+Expected (Himmelblau, defaults): 9 critical points (4 minima, 4 saddles, 1 maximum);
+every optimizer converges from > 99% of starts; basin shares differ between
+optimizers by more than their CIs (e.g. GD vs Adam at the minimum (3, 2)).
+
+Run: python -m experiments.atlas                       (about a minute on 2 CPU cores)
+     python -m experiments.atlas --objective six_hump_camel
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import matplotlib.colors as mcolors
+import numpy as np
+
+import saddle
+from saddle import optimizers
+from saddle import plot as splot
+
+# Learning rates that converge on the classic 2-D objectives within 2000 steps.
+DEFAULT_LR = {"gd": 0.01, "momentum": 0.002, "nesterov": 0.002, "adagrad": 0.5,
+              "rmsprop": 0.01, "adam": 0.05, "adamw": 0.05, "amsgrad": 0.05,
+              "adabelief": 0.05, "lion": 0.005, "perturbed_gd": 0.01, "noisy_gd": 0.01}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config:
+    objective: str = "himmelblau"
+    optimizers: tuple[str, ...] = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+    lrs: tuple[float, ...] = ()  # one per optimizer; empty: DEFAULT_LR
+    n_starts: int = 4096
+    grid: int = 100
+    steps: int = 2000
+    grad_tol: float = 1e-3
+    n_paths: int = 6
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        obj = saddle.objectives.get(self.objective)  # unknown names fail here, listing known
+        if obj.dim != 2:
+            raise ValueError(f"objective must be 2-D for an atlas, {self.objective!r} has "
+                             f"dim={obj.dim}")
+        for name in self.optimizers:
+            if name not in optimizers.names():
+                raise ValueError(f"unknown optimizer {name!r} in optimizers; known: "
+                                 f"{', '.join(optimizers.names())}")
+        if not self.optimizers:
+            raise ValueError("optimizers must name at least one optimizer")
+        if self.lrs and len(self.lrs) != len(self.optimizers):
+            raise ValueError(f"lrs must have one value per optimizer ({len(self.optimizers)}), "
+                             f"got {len(self.lrs)}")
+        if any(not (lr > 0 and np.isfinite(lr)) for lr in self.lrs):
+            raise ValueError(f"lrs must be finite numbers > 0, got {self.lrs}")
+        for field in ("n_starts", "steps", "n_paths"):
+            if getattr(self, field) < 1:
+                raise ValueError(f"{field} must be >= 1, got {getattr(self, field)}")
+        if self.grid < 2:
+            raise ValueError(f"grid must be >= 2, got {self.grid}")
+        if not (self.grad_tol > 0):
+            raise ValueError(f"grad_tol must be > 0, got {self.grad_tol}")
+
+    def lr(self, name: str) -> float:
+        return self.lrs[self.optimizers.index(name)] if self.lrs else DEFAULT_LR[name]
+
+
+def critical_points(cfg: Config, key: jax.Array) -> dict[str, np.ndarray]:
+    obj = saddle.objectives.get(cfg.objective)
+    cps = saddle.find_critical_points(obj, key=key, n_starts=max(4096, cfg.n_starts))
+    return {"cp_x": cps.x, "cp_value": cps.value, "cp_index": cps.index, "cp_kind": cps.kind,
+            "cp_eigenvalues": cps.eigenvalues, "cp_hits": cps.hits}
+
+
+def descend_all(cfg: Config, name: str, cp_x: np.ndarray, key: jax.Array) -> dict:
+    """One optimizer from the uniform starts, the grid and the path starts."""
+    obj = saddle.objectives.get(cfg.objective)
+    k_starts, k_paths, k_run = jax.random.split(jax.random.PRNGKey(cfg.seed), 3)
+    uniform = saddle.starts.uniform(k_starts, cfg.n_starts, obj)
+    grid = saddle.starts.grid(cfg.grid, obj)
+    paths0 = saddle.starts.uniform(k_paths, cfg.n_paths, obj)
+    opt = optimizers.make(name, cfg.lr(name))
+    x0 = np.concatenate([np.asarray(uniform), np.asarray(grid)])
+    run = saddle.descend(obj, x0, opt, cfg.steps, key=key, grad_tol=cfg.grad_tol)
+    path = saddle.descend(obj, paths0, opt, cfg.steps, key=key, grad_tol=cfg.grad_tol,
+                          record_every=max(1, cfg.steps // 200))
+    tol = 0.01 * float(np.linalg.norm(obj.upper - obj.lower))
+    labels = saddle.basins.assign(run.x, cp_x, tol, run.diverged)
+    n = cfg.n_starts
+    return {"labels": labels[:n], "map": labels[n:], "converged_step": run.converged_step[:n],
+            "converged": run.converged[:n], "diverged": run.diverged[:n],
+            "end_loss": run.loss[:n], "path": path.path}
+
+
+def run(cfg: Config, ctx: saddle.experiment.Context) -> dict[str, np.ndarray]:
+    root = jax.random.PRNGKey(cfg.seed)
+    data = ctx.stage("critical_points", lambda: critical_points(cfg, jax.random.fold_in(root, 0)))
+    for i, name in enumerate(ctx.progress(cfg.optimizers, desc="optimizers")):
+        key = jax.random.fold_in(root, i + 1)
+        part = ctx.stage(name, lambda name=name, key=key: descend_all(cfg, name, data["cp_x"], key))
+        data |= {f"{name}__{k}": v for k, v in part.items()}
+    return data
+
+
+def _cp_label(data: dict, i: int) -> str:
+    x = data["cp_x"][i]
+    return f"{data['cp_kind'][i]} ({x[0]:.3f}, {x[1]:.3f})"
+
+
+def summarize(cfg: Config, data: dict) -> dict:
+    obj = saddle.objectives.get(cfg.objective)
+    m = len(data["cp_x"])
+    known = obj.known_x()
+    span = float(np.linalg.norm(obj.upper - obj.lower))
+    matched = [bool(len(known)) and float(np.min(np.linalg.norm(known - x, axis=1))) < 1e-3 * span
+               for x in data["cp_x"]]
+    out = {
+        "objective": cfg.objective,
+        "critical_points": [
+            {"x": data["cp_x"][i], "value": data["cp_value"][i], "index": int(data["cp_index"][i]),
+             "kind": str(data["cp_kind"][i]), "eigenvalues": data["cp_eigenvalues"][i],
+             "in_catalogue": matched[i]} for i in range(m)],
+        "catalogue_complete": obj.complete,
+        "catalogue_all_found": bool(obj.complete and sum(matched) == len(known)),
+        "optimizers": {},
+    }
+    for name in cfg.optimizers:
+        labels = data[f"{name}__labels"]
+        n = len(labels)
+        counts = np.bincount(labels[labels >= 0], minlength=m)
+        lo, hi = saddle.wilson_interval(counts, n)
+        steps = data[f"{name}__converged_step"]
+        steps = steps[steps >= 0]
+        out["optimizers"][name] = {
+            "lr": cfg.lr(name),
+            "basins": {_cp_label(data, i): {"probability": counts[i] / n, "ci_low": lo[i],
+                                            "ci_high": hi[i]}
+                       for i in range(m) if counts[i] or data["cp_kind"][i] == "minimum"},
+            "converged_fraction": float(np.mean(data[f"{name}__converged"])),
+            "diverged_fraction": float(np.mean(data[f"{name}__diverged"])),
+            "unassigned_fraction": float(np.mean(labels == saddle.basins.UNASSIGNED)),
+            "at_saddle_fraction": float(np.mean(np.isin(
+                labels, np.flatnonzero(data["cp_kind"] == "saddle")))),
+            "median_steps": float(np.median(steps)) if steps.size else None,
+        }
+    return out
+
+
+def _minima_colors(data: dict) -> tuple[np.ndarray, list]:
+    minima = np.flatnonzero(data["cp_kind"] == "minimum")
+    palette = list(mcolors.TABLEAU_COLORS.values())
+    return minima, [palette[j % len(palette)] for j in range(len(minima))]
+
+
+def plot(cfg: Config, data: dict) -> dict:
+    obj = saddle.objectives.get(cfg.objective)
+    minima, colors = _minima_colors(data)
+    k = len(cfg.optimizers)
+    fig = splot.empty_figure(width=2.2 * max(k, 4), height=7.2)
+    sub = fig.subfigures(2, 1, height_ratios=[1.15, 1])
+    top = sub[0].subplots(1, 3, width_ratios=[1.1, 1.4, 1])
+    maps = np.atleast_1d(sub[1].subplots(1, k, sharey=True))
+    lo, hi = obj.lower, obj.upper
+
+    # (a) contour, critical points, sample paths per optimizer
+    ax = top[0]
+    splot.contour(ax, obj, levels=30, log=True)
+    opt_colors = splot.plt.get_cmap("tab10")(np.arange(k) % 10)
+    for j, name in enumerate(cfg.optimizers):
+        splot.trajectories(ax, data[f"{name}__path"], color=opt_colors[j], alpha=0.8, lw=0.9)
+    splot.critical_points(ax, data["cp_x"], data["cp_kind"], size=45, legend=False)
+    ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), xlabel="x", ylabel="y",
+           title=f"(a) {cfg.objective}: critical points, paths")
+
+    # (b) basin probabilities with Wilson 95% CIs
+    ax = top[1]
+    width = 0.8 / k
+    for j, name in enumerate(cfg.optimizers):
+        labels = data[f"{name}__labels"]
+        n = len(labels)
+        counts = np.array([np.sum(labels == i) for i in minima])
+        p = counts / n
+        lo_ci, hi_ci = saddle.wilson_interval(counts, n)
+        xs = np.arange(len(minima)) + (j - (k - 1) / 2) * width
+        ax.bar(xs, p, width, color=opt_colors[j], label=name,
+               yerr=[p - lo_ci, hi_ci - p], capsize=1.5, error_kw=dict(lw=0.7))
+    ax.set_xticks(np.arange(len(minima)),
+                  [f"({x[0]:.2f}, {x[1]:.2f})" for x in data["cp_x"][minima]],
+                  rotation=30, ha="right")
+    for tick, c in zip(ax.get_xticklabels(), colors, strict=True):
+        tick.set_color(c)
+    ax.set(ylabel="P(end in basin)", title=f"(b) basin probabilities ({cfg.n_starts} starts, 95% CI)")
+    ax.legend(ncols=2, fontsize=7)
+
+    # (c) steps to converge (ECDF)
+    ax = top[2]
+    for j, name in enumerate(cfg.optimizers):
+        s = np.sort(data[f"{name}__converged_step"])
+        s = s[s >= 0]
+        if s.size:
+            ax.step(s, np.arange(1, s.size + 1) / len(data[f"{name}__labels"]),
+                    color=opt_colors[j], label=name, where="post")
+    ax.set(xscale="log", xlabel="steps to converge (‖∇f‖ < tol for good)",
+           ylabel="fraction of runs", title="(c) time to converge", ylim=(0, 1.02))
+
+    # (d) basin maps
+    cmap = mcolors.ListedColormap(["black", "lightgrey", *colors])
+    for j, (ax, name) in enumerate(zip(maps, cfg.optimizers, strict=True)):
+        lab = data[f"{name}__map"]
+        img = np.full(lab.shape, 1)
+        img[lab == saddle.basins.DIVERGED] = 0
+        for c, i in enumerate(minima):
+            img[lab == i] = c + 2
+        ax.imshow(saddle.basins.basin_map(img, cfg.grid), origin="lower", cmap=cmap,
+                  vmin=-0.5, vmax=len(minima) + 1.5, extent=(lo[0], hi[0], lo[1], hi[1]),
+                  interpolation="nearest")
+        splot.critical_points(ax, data["cp_x"][minima], data["cp_kind"][minima], size=20,
+                              legend=False)
+        ax.set(title=f"{name} (η={cfg.lr(name):g})", xlabel="x")
+        if j == 0:
+            ax.set_ylabel("y")
+    sub[1].suptitle(f"(d) basins of attraction on a {cfg.grid}×{cfg.grid} grid "
+                    "(grey: not converged, black: diverged)", fontsize=9)
+    return {"atlas": fig}
+
+
+if __name__ == "__main__":
+    saddle.experiment.main(Config, run, plot, summarize)
