@@ -6,11 +6,11 @@
 4
 """
 
-from saddle import basins, critical, curvature, descent, experiment, objectives, starts
+from saddle import basins, critical, curvature, descent, experiment, newton, objectives, starts
 from saddle.basins import BasinStats, basin_stats, wilson_interval
-from saddle.critical import CriticalPoints, find_critical_points
+from saddle.critical import CriticalPoints, EscapeDirection, escape_direction, find_critical_points
 from saddle.curvature import Classification, classify, eigenvalues, hessian, hvp
-from saddle.descent import Run, descend
+from saddle.descent import Escape, Run, descend
 from saddle.objectives import CriticalPoint, Objective
 
 __version__ = "0.1.0"
@@ -20,6 +20,8 @@ __all__ = [
     "Classification",
     "CriticalPoint",
     "CriticalPoints",
+    "Escape",
+    "EscapeDirection",
     "Objective",
     "Run",
     "basin_stats",
@@ -30,10 +32,12 @@ __all__ = [
     "descend",
     "descent",
     "eigenvalues",
+    "escape_direction",
     "experiment",
     "find_critical_points",
     "hessian",
     "hvp",
+    "newton",
     "objectives",
     "starts",
     "wilson_interval",

@@ -39,6 +39,8 @@ class Run:
     steps: steps requested. path ``[n, T, d]`` and loss_path ``[n, T]``: the point and
     loss every ``record_every`` steps from step 0 (None unless asked);
     path_steps ``[T]``: the step of each recorded point.
+    escape_step ``[n]``: with ``escape=``, the first step at which the run was outside the
+    ball or below the loss threshold (−1 if never; None without ``escape``).
     """
 
     x: np.ndarray
@@ -52,6 +54,25 @@ class Run:
     path: np.ndarray | None = None
     loss_path: np.ndarray | None = None
     path_steps: np.ndarray | None = None
+    escape_step: np.ndarray | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Escape:
+    """When has a run left a point (a saddle)? At the first step where
+    ``‖x − center‖ > radius`` or ``f(x) < f(center) − loss_drop`` (either may be ``inf``)."""
+
+    center: Any
+    radius: float = float("inf")
+    loss_drop: float = float("inf")
+
+    def __post_init__(self) -> None:
+        for name in ("radius", "loss_drop"):
+            v = getattr(self, name)
+            if not v > 0:
+                raise ValueError(f"escape {name} must be > 0, got {v}")
+        if np.isinf(self.radius) and np.isinf(self.loss_drop):
+            raise ValueError("escape needs a finite radius or loss_drop")
 
 
 class _State(NamedTuple):
@@ -62,6 +83,7 @@ class _State(NamedTuple):
     gn_good: jax.Array
     last_above: jax.Array  # last step with grad norm >= tol
     diverged_step: jax.Array
+    escape_step: jax.Array
     t: jax.Array
 
 
@@ -77,6 +99,7 @@ class _Spec:
     record_every: int | None
     batch_size: int | None
     grad_noise: float
+    escape: bool
 
 
 def _loss_and_grad(spec: _Spec, x: jax.Array, data: Any, key: jax.Array) -> tuple:
@@ -95,7 +118,13 @@ def _loss_and_grad(spec: _Spec, x: jax.Array, data: Any, key: jax.Array) -> tupl
     return loss, g
 
 
-def _step(spec: _Spec, max_loss: jax.Array, data: Any, start_key: jax.Array, s: _State) -> _State:
+def _escaped(x: jax.Array, loss: jax.Array, esc: tuple) -> jax.Array:
+    center, radius, threshold = esc
+    return (jnp.linalg.norm(x - center) > radius) | (loss < threshold)
+
+
+def _step(spec: _Spec, max_loss: jax.Array, data: Any, start_key: jax.Array, esc: tuple,
+          s: _State) -> _State:
     key = jax.random.fold_in(start_key, s.t)
     loss, g = _loss_and_grad(spec, s.x, data, key)
     gn = jnp.linalg.norm(g)
@@ -114,6 +143,8 @@ def _step(spec: _Spec, max_loss: jax.Array, data: Any, start_key: jax.Array, s: 
         gn_good=jnp.where(fine, gn, s.gn_good),
         last_above=jnp.where(fine & (gn >= spec.grad_tol), s.t, s.last_above),
         diverged_step=jnp.where(alive & bad, s.t, s.diverged_step),
+        escape_step=(jnp.where(fine & (s.escape_step < 0) & _escaped(s.x, loss, esc), s.t,
+                               s.escape_step) if spec.escape else s.escape_step),
         t=s.t + 1,
     )
 
@@ -122,14 +153,16 @@ def _step(spec: _Spec, max_loss: jax.Array, data: Any, start_key: jax.Array, s: 
 def _compiled(spec: _Spec) -> Callable:
     steps, record_every, grad_tol = spec.steps, spec.record_every, spec.grad_tol
 
-    def run_one(x0: jax.Array, start_key: jax.Array, data: Any) -> tuple:
+    def run_one(x0: jax.Array, start_key: jax.Array, data: Any, esc: tuple) -> tuple:
         full = spec.fn if data is None else (lambda x: spec.fn(x, data))
         f0, g0 = jax.value_and_grad(full)(x0)
         max_loss = spec.max_loss_factor * (1 + jnp.abs(f0))
-        step = functools.partial(_step, spec, max_loss, data, start_key)
+        if spec.escape:  # (center, radius, loss threshold f(center) − loss_drop)
+            esc = (esc[0], esc[1], full(esc[0]) - esc[2])
+        step = functools.partial(_step, spec, max_loss, data, start_key, esc)
         body = lambda s, _: (step(s), None)  # noqa: E731
         s = _State(x0, spec.opt.init(x0), x0, f0, jnp.linalg.norm(g0),
-                   jnp.asarray(-1), jnp.asarray(-1), jnp.asarray(0))
+                   jnp.asarray(-1), jnp.asarray(-1), jnp.asarray(-1), jnp.asarray(0))
         if record_every is None:
             s, _ = jax.lax.scan(body, s, None, length=steps)
             path = loss_path = None
@@ -156,14 +189,19 @@ def _compiled(spec: _Spec) -> Callable:
         converged = ok & (gn < grad_tol)
         last_above = jnp.where(gn >= grad_tol, steps, s.last_above)
         conv_step = jnp.where(converged, last_above + 1, -1)
+        escape_step = s.escape_step
+        if spec.escape:
+            escape_step = jnp.where(ok & (escape_step < 0) & _escaped(s.x, loss, esc), steps,
+                                    escape_step)
         if path is not None:  # a diverged run's recorded points stay at its last finite one
             finite = jnp.all(jnp.isfinite(path), axis=-1) & jnp.isfinite(loss_path)
             finite = jnp.cumprod(finite).astype(bool)
             path = jnp.where(finite[:, None], path, x)
             loss_path = jnp.where(finite, loss_path, loss)
-        return x, loss, gn, converged, conv_step, diverged_step >= 0, diverged_step, path, loss_path
+        return (x, loss, gn, converged, conv_step, diverged_step >= 0, diverged_step, path,
+                loss_path, escape_step)
 
-    return jax.jit(jax.vmap(run_one, in_axes=(0, 0, None)))
+    return jax.jit(jax.vmap(run_one, in_axes=(0, 0, None, None)))
 
 
 def _shard(arrays: list[jax.Array]) -> list[jax.Array]:
@@ -193,6 +231,7 @@ def descend(
     data: Any = None,
     batch_size: int | None = None,
     grad_noise: float = 0.0,
+    escape: Escape | None = None,
 ) -> Run:
     """Run ``optimizer`` for ``steps`` steps from each start in ``x0`` ``[n, d]``.
 
@@ -219,6 +258,8 @@ def descend(
         uniformly with replacement (SGD); ``None`` uses all rows. Convergence and the
         final loss are measured on the full data.
       grad_noise: standard deviation σ of Gaussian noise added to every gradient.
+      escape: record per start the first step at which the run left a ball around
+        ``escape.center`` or lost ``escape.loss_drop`` of f (see ``Escape``).
 
     Returns:
       A ``Run`` of numpy arrays.
@@ -261,12 +302,20 @@ def descend(
         raise TypeError(f"f must return a scalar for a point of shape {x0.shape[1:]}, "
                         f"got shape {out.shape}")
     key = jax.random.PRNGKey(0) if key is None else key
+    if escape is None:
+        esc = None
+    elif not isinstance(escape, Escape):
+        raise TypeError(f"escape must be a saddle.descent.Escape, got {type(escape).__name__}")
+    else:
+        center = as_batch(np.asarray(escape.center)[None], "escape.center", x0.shape[1])[0]
+        esc = (center.astype(x0.dtype), jnp.asarray(escape.radius, x0.dtype),
+               jnp.asarray(escape.loss_drop, x0.dtype))
     n = x0.shape[0]
     chunk = n if chunk_size is None else min(positive_int(chunk_size, "chunk_size"), n)
     n_dev = jax.local_device_count()
     chunk = -(-chunk // n_dev) * n_dev  # a multiple of the device count, for sharding
     spec = _Spec(fn, optax.with_extra_args_support(optimizer), steps, grad_tol,
-                 max_loss_factor, record_every, batch_size, float(grad_noise))
+                 max_loss_factor, record_every, batch_size, float(grad_noise), esc is not None)
     program = _compiled(spec)
     start_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(n))
     parts = []
@@ -277,12 +326,13 @@ def descend(
             xs = jnp.concatenate([xs, jnp.broadcast_to(xs[:1], (pad, *xs.shape[1:]))])
             ks = jnp.concatenate([ks, jnp.broadcast_to(ks[:1], (pad, *ks.shape[1:]))])
         xs, ks = _shard([xs, ks])
-        res = program(xs, ks, data)
+        res = program(xs, ks, data, esc)
         parts.append([None if a is None else np.asarray(a)[:chunk - pad] for a in res])
     cat = [None if p[0] is None else np.concatenate(p) for p in zip(*parts, strict=True)]
-    x, loss, gn, conv, conv_step, div, div_step, path, loss_path = cat
+    x, loss, gn, conv, conv_step, div, div_step, path, loss_path, escape_step = cat
     path_steps = (None if record_every is None else
                   np.arange(0, steps // record_every + 1) * record_every)
     return Run(x=x, loss=loss, grad_norm=gn, converged=conv, converged_step=conv_step,
                diverged=div, diverged_step=div_step, steps=steps, path=path,
-               loss_path=loss_path, path_steps=path_steps)
+               loss_path=loss_path, path_steps=path_steps,
+               escape_step=escape_step if esc is not None else None)
