@@ -69,7 +69,7 @@ def test_loss_drop_escape_and_bad_escape():
         saddle.Escape(center=[0.0, 0.0], radius=-1.0)
     with pytest.raises(ValueError, match="finite radius or loss_drop"):
         saddle.Escape(center=[0.0, 0.0])
-    with pytest.raises(ValueError, match="escape.center has d=3"):
+    with pytest.raises(ValueError, match=r"escape\.center has d=3"):
         saddle.descend(lambda x: x.sum(), [[0.0, 0.0]], optax.sgd(0.1), 3,
                        escape=saddle.Escape(center=[0.0, 0.0, 0.0], radius=1.0))
 
