@@ -48,7 +48,7 @@ def kind_rule(eigs, tol):
     return "minimum" if neg == 0 else "maximum"
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(st.lists(st.sampled_from([-3.0, -1.0, 0.0, 0.5, 2.0]), min_size=1, max_size=4))
 def test_kind_of_a_diagonal_quadratic(diag):
     """f = ½ Σ a_i x_i²: the Hessian is diag(a); kind and index follow the documented rule."""
@@ -86,7 +86,8 @@ def test_float32_and_float64_agree_on_himmelblau():
 def test_hvp_matches_dense_hessian():
     obj = get("six_hump_camel")
     x, v = jnp.array([0.3, -0.2]), jnp.array([0.7, 1.1])
-    np.testing.assert_allclose(saddle.hvp(obj.fn, x, v), jax.hessian(obj.fn)(x) @ v, rtol=1e-5)
+    hvp = jax.jit(saddle.hvp, static_argnums=0)
+    np.testing.assert_allclose(hvp(obj.fn, x, v), jax.jit(jax.hessian(obj.fn))(x) @ v, rtol=1e-5)
 
 
 def test_batch_size_gives_the_same_result():

@@ -23,11 +23,15 @@ def test_adam_matches_a_hand_written_loop():
     x0 = np.array([[0.0, 0.0], [-1.0, 3.0], [4.0, -4.0]], dtype=np.float32)
     opt = optax.adam(0.05)
     run = saddle.descend(obj, x0, opt, 200)
+    @jax.jit
+    def step(x, state):
+        u, state = opt.update(jax.grad(obj.fn)(x), state, x)
+        return optax.apply_updates(x, u), state
+
     for i in range(3):
         x, state = jnp.asarray(x0[i]), opt.init(jnp.asarray(x0[i]))
-        for _ in range(200):
-            u, state = opt.update(jax.grad(obj.fn)(x), state, x)
-            x = optax.apply_updates(x, u)
+        for _ in range(200):  # a plain Python loop, one jitted step at a time
+            x, state = step(x, state)
         np.testing.assert_allclose(run.x[i], x, rtol=1e-5, atol=1e-5)
 
 
