@@ -6,7 +6,17 @@
 4
 """
 
-from saddle import basins, critical, curvature, descent, experiment, newton, objectives, starts
+from saddle import (
+    basins,
+    critical,
+    curvature,
+    descent,
+    experiment,
+    newton,
+    objectives,
+    optimizers,
+    starts,
+)
 from saddle.basins import BasinStats, basin_stats, wilson_interval
 from saddle.critical import CriticalPoints, EscapeDirection, escape_direction, find_critical_points
 from saddle.curvature import Classification, classify, eigenvalues, hessian, hvp
@@ -39,6 +49,7 @@ __all__ = [
     "hvp",
     "newton",
     "objectives",
+    "optimizers",
     "starts",
     "wilson_interval",
 ]

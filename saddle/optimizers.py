@@ -13,8 +13,8 @@ in an optimizer state, so vmapped starts never share noise):
 >>> import saddle
 >>> opt = saddle.optimizers.make("nesterov", lr=1e-2, schedule="cosine", steps=2000)
 >>> sched = saddle.optimizers.make_schedule("step", 1.0, 100)
->>> [float(sched(t)) for t in (49, 50, 75)]
-[1.0, 0.10000000149011612, 0.010000000707805157]
+>>> [round(float(sched(t)), 6) for t in (49, 50, 75)]
+[1.0, 0.1, 0.01]
 """
 
 from __future__ import annotations
@@ -118,7 +118,9 @@ def perturbed(
     of ``O(lr · L · radius)`` on the perturbed steps only. The paper's escape test
     (``f_thres``) is left out: this runs for a fixed number of steps. The paper
     perturbs when ``t − t_last > t_thres``; here ``≥``, so at most one kick in any
-    ``t_thres`` consecutive steps.
+    ``t_thres`` consecutive steps. Near a minimum it keeps kicking every ``t_thres``
+    steps, so a run can end up to ``radius`` away and above ``saddle.descend``'s
+    ``grad_tol``: judge it by the distance to minima (a schedule scales the GD part only).
 
     Args:
       inner: the base step, e.g. ``optax.sgd(lr)``; receives raw gradients.
@@ -172,7 +174,9 @@ def add_gradient_noise(sigma: float = 1.0, *, noise: str = "sphere"
     parameter space (Ge et al. 2015; ‖σξ‖ = σ exactly, per-coordinate std σ/√d), or
     ``noise="gaussian"``: ξ ~ N(0, I) (per-coordinate std σ, ‖σξ‖ ≈ σ√d). Put it before
     the optimizer: ``chain(add_gradient_noise(σ), sgd(lr))`` is noisy GD. Unlike
-    ``optax.add_noise`` the state holds no seed and the variance is not annealed.
+    ``optax.add_noise`` the state holds no seed and the variance is not annealed. With a
+    constant ``lr`` the iterate keeps fluctuating near a minimum (‖∇f‖ ~ σ·√(lr·λ) for
+    curvature λ), so ``saddle.descend``'s ``converged`` stays False; decay ``lr``.
 
     Args:
       sigma: noise scale σ ≥ 0 (0 gives the plain gradient).
@@ -399,9 +403,12 @@ def make(
       An ``optax.GradientTransformationExtraArgs``; perturbed_gd and noisy_gd need
       ``update(..., key=key)`` with a fresh key per step (``saddle.descend`` passes one).
 
-    >>> import optax
-    >>> opt = make("adam", 1e-2, b1=0.8, schedule="warmup_cosine", steps=1000)
-    >>> state = opt.init(jnp.zeros(2))
+    >>> import jax, jax.numpy as jnp
+    >>> opt = make("perturbed_gd", 1e-2, radius=0.1, schedule="warmup_cosine", steps=1000)
+    >>> x = jnp.zeros(2)
+    >>> u, state = opt.update(jnp.zeros(2), opt.init(x), x, key=jax.random.PRNGKey(0))
+    >>> bool(0 < jnp.linalg.norm(u) <= 0.1)
+    True
     """
     one_of(name, "optimizer", names())
     lr = positive_float(lr, "lr")
