@@ -6,7 +6,7 @@ Adam split differently between the minima of Himmelblau's function (four global
 minima, f = 0); their basin maps differ, and GD almost never ends at a saddle
 (its stable manifold has measure zero).
 
-Method: critical points by trust-region Newton from many starts
+Method: critical points by Newton-type root finding from many starts
 (``saddle.find_critical_points``), classified by the Hessian and checked against
 the catalogue. Then each optimizer runs ``steps`` steps from ``n_starts`` uniform
 starts (the same for all) and from a ``grid × grid`` lattice (the basin maps), all

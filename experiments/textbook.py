@@ -6,7 +6,7 @@ critical point (0) that is neither minimum nor maximum; x² − y² has a saddle
 with Hessian eigenvalues +2 and −2; the monkey saddle x³ − 3xy² has a degenerate
 critical point that the Hessian (all zero) cannot classify.
 
-Method: for each toy, every critical point is found by trust-region Newton from
+Method: for each toy, every critical point is found by Newton-type root finding from
 ``n_starts`` parallel uniform starts (``saddle.find_critical_points``) and
 classified by its Hessian; then gradient descent runs from ``n_starts`` uniform
 starts (``saddle.descend``) and the share ending at each point is measured, with

@@ -1,0 +1,80 @@
+"""critical_atlas on a tiny config, end to end, against counts known in closed form."""
+
+import json
+
+import numpy as np
+import pytest
+
+import experiments.critical_atlas as ca
+from saddle import experiment
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    # The default n_starts: the programs compiled by test_critical.py are reused.
+    cfg = ca.Config(objectives=("himmelblau",), st_dims=(2,), rastrigin_dims=(1,))
+    return experiment.run_experiment(cfg, ca.run, ca.plot, ca.summarize,
+                                     out=tmp_path_factory.mktemp("critical_atlas"),
+                                     show_progress=False)
+
+
+def test_index_counts_equal_the_closed_form(result):
+    """Styblinski–Tang 2-D: 4 minima, 4 saddles, 1 maximum (2^d, 3^d − 2^d − 1, 1);
+    Rastrigin 1-D: 11 minima and 10 maxima of x² − 10 cos 2πx in [−5.12, 5.12]."""
+    fam = result.summary["families"]
+    assert fam["styblinski_tang_d2"]["found_per_index"] == [4, 4, 1]
+    assert fam["rastrigin_d1"]["found_per_index"] == [11, 10]
+    for entry in fam.values():
+        assert entry["known_per_index"] == entry["found_per_index"] == entry["catalogue_per_index"]
+        assert entry["counts_match"] and entry["completeness"] == 1.0
+        assert entry["not_in_catalogue"] == 0
+
+
+def test_himmelblau_points_and_table(result):
+    s = result.summary["objectives"]["himmelblau"]
+    assert s["completeness"] == 1.0 and s["found"] == s["catalogued"] == 9
+    points = s["critical_points"]
+    assert [p["index"] for p in points] == [0] * 4 + [1] * 4 + [2]
+    assert all(p["in_catalogue"] and p["hits"] >= 1 for p in points)
+    top = points[-1]  # the maximum (−0.270845, −0.923039), f = 181.617
+    np.testing.assert_allclose(top["x"], [-0.2708446, -0.9230386], atol=1e-6)
+    assert top["value"] == pytest.approx(181.6165215, rel=1e-8)
+    assert sum(p["hits"] for p in points) + s["unconverged_starts"] <= 4096
+    assert result.summary["all_complete"]
+
+
+def test_outputs_written_and_reused(result, tmp_path):
+    names = sorted(p.name for p in result.figures)
+    assert names == sorted(f"{n}.{e}" for n in ("critical_atlas", "critical_tables",
+                                                "index_counts") for e in ("png", "pdf"))
+    summary = json.loads((result.out / "summary.json").read_text())
+    assert summary["families"]["rastrigin_d1"]["known_per_index"] == [11, 10]
+    again = experiment.run_experiment(ca.Config(objectives=("himmelblau",), st_dims=(2,),
+                                                rastrigin_dims=(1,)),
+                                      ca.run, None, ca.summarize, out=result.out,
+                                      show_progress=False)
+    assert again.reused and again.summary == result.summary
+
+
+def test_known_counts_formula():
+    assert ca.known_counts("styblinski_tang", 4).tolist() == [16, 32, 24, 8, 1]
+    assert ca.known_counts("rastrigin", 2).tolist() == [121, 220, 100]
+    for d in range(1, 6):
+        assert ca.known_counts("styblinski_tang", d).sum() == 3**d
+        assert ca.known_counts("rastrigin", d).sum() == 21**d
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(objectives=("himmelblau", "nope")), "unknown objective 'nope' in objectives"),
+    (dict(objectives=("xcos",)), r"objectives must be 2-D .* 'xcos' has dim=1"),
+    (dict(st_dims=(0, 2)), r"st_dims must lie in 1\.\.9"),
+    (dict(rastrigin_dims=(4,)), r"rastrigin_dims must lie in 1\.\.3"),
+    (dict(st_dims=(2, 2)), "st_dims has repeated dims"),
+    (dict(n_starts=0), "n_starts must be >= 1, got 0"),
+    (dict(method="bfgs"), "unknown method 'bfgs'"),
+    (dict(objectives=(), st_dims=(), rastrigin_dims=()), "all empty"),
+])
+def test_bad_config(kwargs, match):
+    with pytest.raises(ValueError, match=match) as info:
+        ca.Config(**kwargs)
+    assert "\n" not in str(info.value)
