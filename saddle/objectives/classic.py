@@ -30,6 +30,7 @@ from saddle.objectives.core import (
     register,
     roots_1d,
 )
+from saddle.objectives.trig import cos2pi
 
 # A catalogue bigger than this is not listed (the separable families grow as 3^d, 21^d).
 MAX_CATALOGUE = 20_000
@@ -189,7 +190,7 @@ def rosenbrock(dim: int = 2) -> Objective:
 
 
 def rastrigin_fn(x: jax.Array) -> jax.Array:
-    return 10 * x.shape[0] + jnp.sum(x**2 - 10 * jnp.cos(2 * jnp.pi * x))
+    return 10 * x.shape[0] + jnp.sum(x**2 - 10 * cos2pi(x))
 
 
 @register("rastrigin", n_dim=True)
@@ -245,7 +246,7 @@ def styblinski_tang(dim: int = 2) -> Objective:
 def ackley_fn(x: jax.Array) -> jax.Array:
     d = x.shape[0]
     r = jnp.sqrt(jnp.sum(x**2) / d)
-    return -20 * jnp.exp(-0.2 * r) - jnp.exp(jnp.sum(jnp.cos(2 * jnp.pi * x)) / d) + 20 + jnp.e
+    return -20 * jnp.exp(-0.2 * r) - jnp.exp(jnp.sum(cos2pi(x)) / d) + 20 + jnp.e
 
 
 @register("ackley", n_dim=True)
