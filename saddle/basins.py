@@ -47,7 +47,9 @@ def wilson_interval(hits: Any, n: Any, z: float = 1.96) -> tuple[np.ndarray, np.
     denom = 1.0 + z2 / n
     center = (p + z2 / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
+    # min/max with p̂: at hits = n rounding would put the upper end at 1 − 2⁻⁵³ < p̂ = 1
+    return (np.minimum(np.clip(center - half, 0.0, 1.0), p),
+            np.maximum(np.clip(center + half, 0.0, 1.0), p))
 
 
 def assign(x_end: Any, reference: Any, tol: float, diverged: Any = None) -> np.ndarray:

@@ -58,3 +58,11 @@ def test_basin_map_orientation():
     assert img[0].tolist() == [0, 1, 2]
     with pytest.raises(ValueError, match="expected n_per_axis"):
         saddle.basins.basin_map(labels, 4)
+
+
+@pytest.mark.parametrize("n", [1, 7, 10_000, 10**7])
+def test_wilson_interval_contains_the_estimate_at_the_edges(n):
+    lo, hi = wilson_interval(n, n)
+    assert hi == 1.0 and lo < 1.0
+    lo, hi = wilson_interval(0, n)
+    assert lo == 0.0 and hi > 0.0
