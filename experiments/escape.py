@@ -23,9 +23,9 @@ with a Wilson interval and, in the statistics, it is censored at ``steps`` (neve
 Medians carry 95% distribution-free intervals from order statistics: [X_(l), X_(n−l+1)]
 with l the 2.5% quantile of Binomial(n, ½). Each block runs 256 steps from all starts, then
 ``steps`` steps from the starts not yet escaped: identical to one run of ``steps`` steps
-at a fraction of the cost. For that the noise of perturbed and noisy GD is keyed
-by the start (its float32 bits folded into a key from ``seed``) and the step, not by the
-start's position in the batch as ``saddle.descend``'s own key is (``keyed_by_start``).
+at a fraction of the cost. For that every start gets its own PRNG key once
+(``saddle.descend`` takes one key per start), so a re-run of a subset draws exactly the
+noise those starts had in the full batch.
 
 Learning rates, one per objective, from its curvature scale L = the largest |Hessian
 eigenvalue| over the balls of radius r around its saddles (sampled): GD, momentum and
@@ -87,7 +87,6 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 import saddle
 from saddle import optimizers
@@ -296,43 +295,19 @@ def geometry(fn, center: np.ndarray, radius: float, key: jax.Array) -> dict[str,
             "direction": vecs[:, 0], "L": np.float64(scale), "D": np.float64(drop)}
 
 
-def keyed_by_start(opt, seed: jax.Array) -> optax.GradientTransformationExtraArgs:
-    """``opt`` drawing its noise from ``fold_in(k_x0, step)``, k_x0 = ``seed`` folded with
-    the float32 bits of the run's start, instead of the engine's key (which is folded with
-    the start's *position* in the batch). Each start then has the same noise whatever
-    batch it runs in, so a subset of starts can be re-run exactly (``escape_steps``)."""
-    opt = optax.with_extra_args_support(opt)
-
-    def init(params: jax.Array) -> tuple:
-        bits = jax.lax.bitcast_convert_type(params.astype(jnp.float32), jnp.uint32)
-        k = seed
-        for i in range(bits.shape[0]):
-            k = jax.random.fold_in(k, bits[i])
-        return opt.init(params), k, jnp.zeros((), jnp.int32)
-
-    def update(updates, state, params=None, *, key=None, **extra):
-        del key  # the engine's per-position key: replaced by the per-start one
-        inner, k, count = state
-        updates, inner = opt.update(updates, inner, params, key=jax.random.fold_in(k, count),
-                                    **extra)
-        return updates, (inner, k, count + 1)
-
-    return optax.GradientTransformationExtraArgs(init, update)
-
-
-def make_optimizer(name: str, cfg: Config, fn, scale: float, key: jax.Array):
+def make_optimizer(name: str, cfg: Config, fn, scale: float):
     """The optimizer ``name`` at the learning rate for curvature scale L = ``scale``
-    (module docstring); the random ones draw their noise per start (``keyed_by_start``)."""
+    (module docstring)."""
     eta = cfg.lr_scale / scale
     if name == "adam":
         return optimizers.make("adam", cfg.adam_lr)
     if name == "saddle_free_newton":
         return saddle_free_newton(fn, cfg.sfn_lr)
     if name == "perturbed_gd":
-        return keyed_by_start(optimizers.make(name, eta, radius=cfg.eps, g_thres=scale * cfg.eps,
-                                              t_thres=PGD_T_THRES), key)
+        return optimizers.make(name, eta, radius=cfg.eps, g_thres=scale * cfg.eps,
+                               t_thres=PGD_T_THRES)
     if name == "noisy_gd":
-        return keyed_by_start(optimizers.make(name, eta, sigma=scale * cfg.eps), key)
+        return optimizers.make(name, eta, sigma=scale * cfg.eps)
     return optimizers.make(name, eta)
 
 
@@ -341,24 +316,26 @@ def lr_of(name: str, cfg: Config, scale: float) -> float:
 
 
 def escape_steps(fn, x0: np.ndarray, opt, steps: int, escape: saddle.Escape,
-                 first: int = FIRST_HORIZON) -> tuple[np.ndarray, np.ndarray]:
+                 first: int = FIRST_HORIZON, key: jax.Array | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """``run.escape_step`` of one ``saddle.descend`` of ``steps`` steps, computed as a run of
     ``first`` steps from every start and a run of ``steps`` steps from the starts still
-    inside. Exact for deterministic optimizers and for random ones whose noise is keyed by
-    the start (``keyed_by_start``), not by its batch position. Two horizons only: each
+    inside. Exact for random optimizers too: each start keeps its own key (one per start,
+    from ``key``) in both runs. Two horizons only: each
     one costs a compilation (~0.5 s), as much as ~10⁶–10⁷ start-steps.
     Returns (escape_step [n], diverged before escaping [n])."""
     n = len(x0)
     out = np.full(n, -1, dtype=np.int64)
     div = np.zeros(n, dtype=bool)
     idx = np.arange(n)
+    keys = jax.random.split(jax.random.PRNGKey(0) if key is None else key, n)
     for horizon in sorted({min(first, steps), steps}):
         m = idx.size
         # Pad a small re-run to a power of two, so that saddles of one objective can share
         # the program; a large one runs as it is.
         size = m if m > n // 8 else min(n, max(64, 1 << (m - 1).bit_length()))
         padded = np.concatenate([idx, np.full(size - m, idx[0])])
-        run = saddle.descend(fn, x0[padded], opt, horizon, escape=escape)
+        run = saddle.descend(fn, x0[padded], opt, horizon, escape=escape, key=keys[padded])
         out[idx] = run.escape_step[:m]
         div[idx] = (run.diverged & (run.escape_step < 0))[:m]
         idx = np.flatnonzero((out < 0) & ~div)
@@ -381,11 +358,11 @@ def measure_site(cfg: Config, site: Site, fn, key: jax.Array) -> dict[str, np.nd
     return {**geo, "x0": x0, "proj": proj}
 
 
-def measure_block(cfg: Config, geo: dict, fn, opt) -> dict:
+def measure_block(cfg: Config, geo: dict, fn, opt, key: jax.Array) -> dict:
     """Escape steps of one optimizer from one saddle's starts."""
     esc = saddle.Escape(center=geo["center"], radius=cfg.radius,
                         loss_drop=cfg.loss_drop * float(geo["D"]))
-    e, div = escape_steps(fn, geo["x0"], opt, cfg.steps, esc)
+    e, div = escape_steps(fn, geo["x0"], opt, cfg.steps, esc, key=key)
     return {"escape_step": e, "diverged": div}
 
 
@@ -403,9 +380,9 @@ def measure_chain(cfg: Config, d: int, key: jax.Array) -> dict[str, np.ndarray]:
     with jax.enable_x64(True):
         out["gd"], out["gd_diverged"] = escape_steps(fn, x0, gd, cfg.chain_steps, esc,
                                                      first=cfg.chain_steps)
-        pgd = keyed_by_start(optimizers.make("perturbed_gd", cfg.chain_lr, **CHAIN_PGD), k_run)
+        pgd = optimizers.make("perturbed_gd", cfg.chain_lr, **CHAIN_PGD)
         out["perturbed_gd"], out["perturbed_gd_diverged"] = escape_steps(
-            fn, x0, pgd, cfg.chain_steps, esc, first=128 * d)
+            fn, x0, pgd, cfg.chain_steps, esc, first=128 * d, key=k_run)
     out["gd_float32"], _ = escape_steps(fn, x0.astype(np.float32), gd, cfg.chain_steps, esc,
                                         first=cfg.chain_steps)
     return out
@@ -435,15 +412,14 @@ def run(cfg: Config, ctx: saddle.experiment.Context) -> dict[str, np.ndarray]:
         data |= {f"{site.label}__{k}": v for k, v in geo.items() if k not in ("x0", "L")}
         data[f"{site.label}__L_local"] = geo["L"]
         data[f"{site.label}__L"] = np.float64(scale[site.objective])
-    # Noise keys: per objective and optimizer, then per start (keyed_by_start).
-    opts = {(obj, name): make_optimizer(name, cfg, fns[obj], scale[obj],
-                                        jax.random.fold_in(jax.random.fold_in(root, 2 + k), j))
-            for k, obj in enumerate(fns) for j, name in enumerate(cfg.optimizers)}
-    blocks = [(s, name) for s in table for name in cfg.optimizers]
-    for site, name in ctx.progress(blocks, desc="saddle × optimizer"):
-        part = ctx.stage(f"{site.label}__{name}", lambda site=site, name=name:
+    opts = {(obj, name): make_optimizer(name, cfg, fns[obj], scale[obj])
+            for obj in fns for name in cfg.optimizers}
+    blocks = [(i, s, j, name) for i, s in enumerate(table) for j, name in enumerate(cfg.optimizers)]
+    for i, site, j, name in ctx.progress(blocks, desc="saddle × optimizer"):
+        key = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(root, 2), i), j)
+        part = ctx.stage(f"{site.label}__{name}", lambda site=site, name=name, key=key:
                          measure_block(cfg, geos[site.label], fns[site.objective],
-                                       opts[site.objective, name]))
+                                       opts[site.objective, name], key))
         data |= {f"{site.label}__{name}__{k}": v for k, v in part.items()}
     data["chain_dims"] = np.asarray(cfg.chain_dims, dtype=np.int64)
     for d in ctx.progress(cfg.chain_dims, desc="chained saddles"):
@@ -458,9 +434,7 @@ def _stats(e: np.ndarray, steps: int, div: np.ndarray | None = None) -> dict:
     n = len(e)
     never = int(np.sum(e < 0))
     med, lo, hi = median_ci(censored(e, steps))
-    never_lo, never_hi = saddle.wilson_interval(never, n)
-    # wilson_interval(n, n) returns a high end of 1 − 2⁻⁵³, just below p = 1: keep p inside.
-    never_lo, never_hi = min(float(never_lo), never / n), max(float(never_hi), never / n)
+    never_lo, never_hi = (float(v) for v in saddle.wilson_interval(never, n))
     out = {"median": med, "ci_low": lo, "ci_high": hi,
            "median_censored": bool(med >= steps), "ci_high_censored": bool(hi >= steps),
            "q25": float(np.percentile(censored(e, steps), 25)),

@@ -238,6 +238,18 @@ def _shard(arrays: list[jax.Array]) -> list[jax.Array]:
     return [jax.device_put(a, sharding) for a in arrays]
 
 
+def _start_keys(key: Any, n: int) -> jax.Array:
+    """One PRNG key per start: ``fold_in(key, i)`` from one key, or the ``n`` keys given."""
+    key = jax.random.PRNGKey(0) if key is None else jnp.asarray(key)
+    typed = jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+    single_ndim = 0 if typed else 1
+    if key.ndim == single_ndim:
+        return jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(n))
+    if key.ndim == single_ndim + 1 and key.shape[0] == n:
+        return key
+    raise ValueError(f"key must be one PRNG key or one per start ({n}), got shape {key.shape}")
+
+
 def descend(
     f: Fn | Objective,
     x0: Any,
@@ -265,7 +277,9 @@ def descend(
       steps: number of updates, ≥ 1.
       key: PRNG key for all randomness (minibatches, gradient noise, the optimizer's);
         start ``i`` uses ``fold_in(key, i)``, so chunking and sharding do not change
-        results. Default ``PRNGKey(0)``.
+        results. Default ``PRNGKey(0)``. Or one key per start (``[n]`` typed or ``[n, 2]``
+        raw keys): start ``i`` then uses ``key[i]``, so a subset of starts can be re-run
+        with exactly the noise it had in the full batch.
       grad_tol: a run has converged when ‖∇f‖ < grad_tol at its end.
       max_loss_factor: a run diverges when f > max_loss_factor·(1 + |f(x0)|) or any
         value is non-finite.
@@ -322,7 +336,7 @@ def descend(
     if out.shape != ():
         raise TypeError(f"f must return a scalar for a point of shape {x0.shape[1:]}, "
                         f"got shape {out.shape}")
-    key = jax.random.PRNGKey(0) if key is None else key
+    start_keys = _start_keys(key, x0.shape[0])
     if escape is None:
         esc = None
     elif not isinstance(escape, Escape):
@@ -338,7 +352,6 @@ def descend(
     spec = _Spec(fn, optax.with_extra_args_support(optimizer), steps, grad_tol,
                  max_loss_factor, record_every, batch_size, float(grad_noise), esc is not None)
     program = _compiled(spec)
-    start_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(n))
     parts = []
     for start in range(0, n, chunk):  # a loop over chunks of starts, each one vmapped call
         xs, ks = x0[start:start + chunk], start_keys[start:start + chunk]

@@ -77,18 +77,18 @@ def test_gd_escape_time_on_quadratic_saddle_follows_the_exact_law(lr, loss_drop)
 
 def test_escape_steps_in_horizons_equals_one_long_run():
     """Re-running only the starts still inside after a first horizon gives exactly the escape
-    steps of one long run, also for perturbed GD when its noise is keyed by the start."""
+    steps of one long run, also for perturbed GD: each start keeps its own key."""
     f = saddle.objectives.get("monkey_saddle").fn
     x0 = esc.sphere_starts(jax.random.PRNGKey(0), 100, np.zeros(2), 0.05)
     e_ = saddle.Escape(np.zeros(2), radius=0.5)
     pgd = optimizers.make("perturbed_gd", 0.03, radius=0.05, g_thres=0.1, t_thres=20)
-    keyed = esc.keyed_by_start(pgd, jax.random.PRNGKey(7))
-    one = saddle.descend(f, x0, keyed, 700, escape=e_).escape_step
-    ladder, div = esc.escape_steps(f, x0, keyed, 700, e_, first=200)
+    keys = jax.random.split(jax.random.PRNGKey(7), 100)
+    one = saddle.descend(f, x0, pgd, 700, escape=e_, key=keys).escape_step
+    ladder, div = esc.escape_steps(f, x0, pgd, 700, e_, first=200, key=jax.random.PRNGKey(7))
     assert np.any(one > 200) and np.any((one >= 0) & (one < 200))  # both horizons used
     np.testing.assert_array_equal(ladder, one)
     assert not div.any()
-    # With the engine's per-position keys a re-run of a subset draws other noise.
+    # With one key for the batch, noise follows the batch position: a subset re-run differs.
     one = saddle.descend(f, x0, pgd, 700, escape=e_).escape_step
     sub = saddle.descend(f, x0[one > 200], pgd, 700, escape=e_).escape_step
     assert np.any(sub != one[one > 200])
