@@ -136,7 +136,10 @@ def _step(spec: _Spec, max_loss: jax.Array, data: Any, start_key: jax.Array, esc
     x_new = optax.apply_updates(s.x, updates)
     keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(fine, a, b), new, old)  # noqa: E731
     return _State(
-        x=keep(x_new, s.x),
+        # x itself is not gated: a run stays flagged once it diverges and reports x_good.
+        # Gating x on a value computed in the same step made the whole step 7x slower on
+        # XLA:CPU (Himmelblau, 10^4 starts, Adam: 1.3e8 -> 9.2e8 start-steps/s).
+        x=x_new,
         # not gated: once a run is not fine it never moves again, so its optimizer state
         # is never read; gating would turn e.g. Adam's step count into a per-start array
         opt_state=opt_state,
@@ -213,11 +216,11 @@ def _compiled(spec: _Spec) -> Callable:
         if spec.escape:
             escape_step = jnp.where(ok & (escape_step < 0) & _escaped(s.x, loss, esc), steps,
                                     escape_step)
-        if path is not None:  # a diverged run's recorded points stay at its last finite one
-            finite = jnp.all(jnp.isfinite(path), axis=-1) & jnp.isfinite(loss_path)
-            finite = jnp.cumprod(finite).astype(bool)
-            path = jnp.where(finite[:, None], path, x)
-            loss_path = jnp.where(finite, loss_path, loss)
+        if path is not None:  # recorded points from the diverging step on: the last good one
+            at = jnp.arange(path.shape[0]) * record_every
+            valid = (diverged_step < 0) | (at < diverged_step)
+            path = jnp.where(valid[:, None], path, x)
+            loss_path = jnp.where(valid, loss_path, loss)
         return (x, loss, gn, converged, conv_step, diverged_step >= 0, diverged_step, path,
                 loss_path, escape_step)
 
