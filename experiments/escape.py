@@ -92,6 +92,7 @@ import saddle
 from saddle import optimizers
 from saddle import plot as splot
 from saddle.newton import saddle_free_newton
+from saddle.precision import float64
 
 SADDLES = ("quadratic_saddle", "monkey_saddle", "himmelblau", "strict_saddle")
 OPTIMIZERS = ("gd", "momentum", "nesterov", "adam", "perturbed_gd", "noisy_gd",
@@ -377,7 +378,7 @@ def measure_chain(cfg: Config, d: int, key: jax.Array) -> dict[str, np.ndarray]:
     # compilations of a ladder of horizons; perturbed GD is done in ~90 steps per saddle.
     fn = saddle.objectives.get("chained_saddle", dim=d).fn
     gd = optimizers.make("gd", cfg.chain_lr)
-    with jax.enable_x64(True):
+    with float64():
         out["gd"], out["gd_diverged"] = escape_steps(fn, x0, gd, cfg.chain_steps, esc,
                                                      first=cfg.chain_steps)
         pgd = optimizers.make("perturbed_gd", cfg.chain_lr, **CHAIN_PGD)

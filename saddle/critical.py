@@ -89,10 +89,9 @@ References:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -103,6 +102,7 @@ from saddle._checks import as_point, one_of, positive_float, positive_int
 from saddle.basins import cluster
 from saddle.curvature import default_eig_tol, hessian, kind_codes
 from saddle.objectives.core import KINDS, Objective
+from saddle.precision import float64
 
 Fn = Callable[[jax.Array], jax.Array]
 
@@ -220,18 +220,6 @@ def _program(fn: Fn, method: str, steps: int) -> Callable:
     return jax.jit(jax.vmap(one, in_axes=(0, None)))
 
 
-@contextlib.contextmanager
-def _float64(on: bool) -> Iterator[None]:
-    if not on:
-        yield
-        return
-    enable = getattr(jax, "enable_x64", None)
-    if enable is None:  # older jax
-        from jax.experimental import enable_x64 as enable
-    with enable(True):
-        yield
-
-
 def _solve(fn: Fn, x0: jax.Array, method: str, steps: int, radius: float) -> dict[str, np.ndarray]:
     out = _program(fn, method, steps)(x0, jnp.asarray(radius, x0.dtype))
     names = ("x", "value", "grad_norm", "eigenvalues", "index", "code", "flat", "newton_len",
@@ -346,7 +334,7 @@ def find_critical_points(
     method = one_of(method, "method", METHODS)
     lo, hi = objective.lower, objective.upper
     diag = float(np.linalg.norm(hi - lo))
-    with _float64(bool(x64)):
+    with float64(bool(x64)):
         x0 = _stratified_starts(key, n_starts, lo, hi)
         r = _solve(objective.fn, x0, method, steps, diag / 20)
     x, gn = r["x"], r["grad_norm"]

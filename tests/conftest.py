@@ -1,20 +1,8 @@
-import contextlib
-
-import jax
 import pytest
 
+from saddle.precision import float64
 
-@contextlib.contextmanager
-def float64():
-    """Enable float64 inside a block (jax.enable_x64 where it exists)."""
-    if hasattr(jax, "enable_x64"):
-        with jax.enable_x64(True):
-            yield
-    else:  # older jax
-        from jax.experimental import enable_x64
-
-        with enable_x64():
-            yield
+__all__ = ["float64"]
 
 
 @pytest.fixture
