@@ -135,3 +135,14 @@ def test_sharded_equals_single_device():
         outs.append((int(count), np.array(eval(xs))))
     assert outs[0][0] == 4 and outs[1][0] == 1
     np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-6, atol=1e-6)
+
+
+def test_per_start_keys_make_a_subset_rerun_identical():
+    obj = saddle.objectives.get("himmelblau")
+    x0 = saddle.starts.uniform(jax.random.PRNGKey(0), 12, obj)
+    keys = jax.random.split(jax.random.PRNGKey(5), 12)
+    full = saddle.descend(obj, x0, optax.sgd(0.01), 50, key=keys, grad_noise=1.0)
+    sub = saddle.descend(obj, x0[3:7], optax.sgd(0.01), 50, key=keys[3:7], grad_noise=1.0)
+    np.testing.assert_array_equal(sub.x, full.x[3:7])
+    with pytest.raises(ValueError, match=r"one per start \(12\)"):
+        saddle.descend(obj, x0, optax.sgd(0.01), 5, key=keys[:4])
