@@ -90,7 +90,7 @@ def basin_stats(x_end: Any, minima_x: Any, tol: float = 1e-2, diverged: Any = No
     so the probabilities, the unassigned and the diverged share sum to 1.
     """
     labels = assign(x_end, minima_x, tol, diverged)
-    m = len(np.asarray(minima_x).reshape(len(np.asarray(minima_x)), -1))
+    m = np.asarray(minima_x, dtype=float).reshape(-1, np.shape(x_end)[1]).shape[0]
     n = len(labels)
     counts = np.bincount(labels[labels >= 0], minlength=m)
     lo, hi = wilson_interval(counts, n)

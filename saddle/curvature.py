@@ -70,7 +70,8 @@ class Classification:
 
     grad_norm: ``[n]`` ‖∇f‖₂.  eigenvalues: ``[n, d]`` ascending Hessian eigenvalues.
     index: ``[n]`` number of eigenvalues below ``−tol``.  n_zero: ``[n]`` number within
-    ``±tol``.  kind: ``[n]`` one of minimum, saddle, maximum, degenerate.
+    ``±tol``.  kind: ``[n]`` one of minimum, saddle, maximum, degenerate, undefined
+    (non-finite Hessian).
     tol: ``[n]`` the eigenvalue tolerance used at each point.
     """
 
@@ -91,7 +92,8 @@ def kind_codes(eigs: jax.Array, tol: jax.Array) -> tuple[jax.Array, jax.Array, j
 
     A negative and a positive eigenvalue make a saddle whatever else (code 1); all
     positive a minimum (0); all negative a maximum (2); otherwise some eigenvalue is
-    zero within ``tol`` and no two have opposite signs: degenerate (3). Codes index
+    zero within ``tol`` and no two have opposite signs: degenerate (3). A non-finite
+    eigenvalue (f not twice differentiable there, or NaN) gives undefined (4). Codes index
     ``saddle.objectives.KINDS``.
     """
     tol = tol[..., None]
@@ -101,6 +103,7 @@ def kind_codes(eigs: jax.Array, tol: jax.Array) -> tuple[jax.Array, jax.Array, j
     code = jnp.where(
         (neg > 0) & (pos > 0), 1, jnp.where(zero > 0, 3, jnp.where(neg == 0, 0, 2))
     )
+    code = jnp.where(jnp.all(jnp.isfinite(eigs), axis=-1), code, 4)
     return neg, zero, code
 
 

@@ -103,8 +103,11 @@ class _Spec:
 
 
 def _loss_and_grad(spec: _Spec, x: jax.Array, data: Any, key: jax.Array) -> tuple:
-    """f and ∇f at x: on a minibatch of ``batch_size`` rows drawn with replacement when
-    ``data`` is given (else the full data or none), plus Gaussian gradient noise."""
+    """f, the gradient the optimizer sees, and the norm convergence is judged on, at x.
+
+    With ``data`` and ``batch_size``: f and ∇f on a minibatch drawn with replacement (the
+    norm is the minibatch gradient's: computing the full one every step would cost a
+    full pass). Gaussian ``grad_noise`` is added after the norm is taken."""
     if data is None:
         loss, g = jax.value_and_grad(spec.fn)(x)
     else:
@@ -113,9 +116,10 @@ def _loss_and_grad(spec: _Spec, x: jax.Array, data: Any, key: jax.Array) -> tupl
             idx = jax.random.randint(jax.random.fold_in(key, 1), (spec.batch_size,), 0, n_rows)
             data = jax.tree.map(lambda a: a[idx], data)
         loss, g = jax.value_and_grad(spec.fn)(x, data)
+    gn = jnp.linalg.norm(g)
     if spec.grad_noise:
         g = g + spec.grad_noise * jax.random.normal(jax.random.fold_in(key, 2), g.shape, g.dtype)
-    return loss, g
+    return loss, g, gn
 
 
 def _escaped(x: jax.Array, loss: jax.Array, esc: tuple) -> jax.Array:
@@ -126,8 +130,7 @@ def _escaped(x: jax.Array, loss: jax.Array, esc: tuple) -> jax.Array:
 def _step(spec: _Spec, max_loss: jax.Array, data: Any, start_key: jax.Array, esc: tuple,
           s: _State) -> _State:
     key = jax.random.fold_in(start_key, s.t)
-    loss, g = _loss_and_grad(spec, s.x, data, key)
-    gn = jnp.linalg.norm(g)
+    loss, g, gn = _loss_and_grad(spec, s.x, data, key)
     alive = s.diverged_step < 0
     bad = ~jnp.isfinite(loss) | ~jnp.isfinite(gn) | (loss > max_loss)
     fine = alive & ~bad
@@ -293,8 +296,9 @@ def descend(
       data: a pytree of arrays with a common leading axis of ``N`` rows (a data set);
         ``f`` is then called as ``f(x, batch)``.
       batch_size: with ``data``, each step of each start uses ``batch_size`` rows drawn
-        uniformly with replacement (SGD); ``None`` uses all rows. Convergence and the
-        final loss are measured on the full data.
+        uniformly with replacement (SGD); ``None`` uses all rows. ``converged`` and the
+        final loss are measured on the full data; ``converged_step`` follows the
+        minibatch gradient's norm (a full pass per step would cost more than the step).
       grad_noise: standard deviation σ of Gaussian noise added to every gradient.
       escape: record per start the first step at which the run left a ball around
         ``escape.center`` or lost ``escape.loss_drop`` of f (see ``Escape``).

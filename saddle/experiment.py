@@ -146,12 +146,30 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _scalar_parser(tp: Any) -> Callable[[str], Any]:
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _parse_bool(text: str) -> bool:
+    if text.lower() in _TRUE + _FALSE:
+        return text.lower() in _TRUE
+    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
+
+
+def _scalar_parser(tp: Any, optional: bool = False) -> Callable[[str], Any]:
     if tp is bool:
-        return lambda s: s.lower() in ("1", "true", "yes", "on")
-    if tp in (int, float, str):
-        return tp
-    raise TypeError(f"unsupported config field type {tp!r}")
+        parse = _parse_bool
+    elif tp in (int, float, str):
+        parse = tp
+    else:
+        raise TypeError(f"unsupported config field type {tp!r}")
+    if not optional:
+        return parse
+
+    def parse_optional(text: str) -> Any:
+        return None if text.lower() == "none" else parse(text)
+
+    parse_optional.__name__ = getattr(parse, "__name__", "value")  # argparse's error text
+    return parse_optional
 
 
 def build_parser(config_cls: type, prog: str, description: str | None) -> argparse.ArgumentParser:
@@ -175,7 +193,8 @@ def build_parser(config_cls: type, prog: str, description: str | None) -> argpar
             kwargs.update(nargs="+", type=_scalar_parser(elem), metavar=elem.__name__.upper())
         elif origin in (typing.Union, types.UnionType):
             (elem,) = [a for a in typing.get_args(tp) if a is not type(None)]
-            kwargs.update(type=_scalar_parser(elem), metavar=elem.__name__.upper())
+            kwargs.update(type=_scalar_parser(elem, optional=True),
+                          metavar=elem.__name__.upper() + "|none")
         else:
             kwargs.update(type=_scalar_parser(tp), metavar=tp.__name__.upper())
         kwargs["help"] = field.metadata.get("help", field.name.replace("_", " "))
@@ -245,6 +264,9 @@ def run_experiment(
                 p.unlink()
         ctx = Context(stage_dir=stage_dir, show_progress=show_progress)
         data = {k: np.asarray(v) for k, v in run(cfg, ctx).items()}
+        # The old config.json goes first: a crash between the two writes below must not
+        # leave this config's data.npz beside another config's config.json (reused as it).
+        config_path.unlink(missing_ok=True)
         write_npz(data_path, data)
         write_json(config_path, {"experiment": out.name, "config": cfg_json})
         shutil.rmtree(stage_dir, ignore_errors=True)  # finished: the stages live in data.npz

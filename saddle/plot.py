@@ -19,6 +19,7 @@ KIND_STYLE = {
     "saddle": dict(marker="X", color="#d95f02", label="saddle"),
     "maximum": dict(marker="^", color="#7570b3", label="maximum"),
     "degenerate": dict(marker="D", color="#e7298a", label="degenerate"),
+    "undefined": dict(marker="s", color="#999999", label="undefined (Hessian not finite)"),
 }
 
 PAPER_RC = {

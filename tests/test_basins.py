@@ -66,3 +66,11 @@ def test_wilson_interval_contains_the_estimate_at_the_edges(n):
     assert hi == 1.0 and lo < 1.0
     lo, hi = wilson_interval(0, n)
     assert lo == 0.0 and hi > 0.0
+
+
+def test_basin_stats_accepts_one_minimum_as_a_vector_and_none():
+    ends = np.array([[0.0, 0.0], [0.0, 0.001], [3.0, 3.0]])
+    s = basin_stats(ends, np.array([0.0, 0.0]), tol=0.01)
+    assert s.counts.tolist() == [2] and s.unassigned == pytest.approx(1 / 3)
+    s = basin_stats(ends, np.zeros((0, 2)), tol=0.01)
+    assert s.counts.tolist() == [] and s.unassigned == 1.0

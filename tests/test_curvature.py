@@ -112,3 +112,9 @@ def test_bad_inputs_fail_with_one_line_errors():
         saddle.classify(obj, np.zeros((2, 2)), eig_tol=0.0)
     with pytest.raises(TypeError, match="f must be a callable"):
         saddle.classify("himmelblau", np.zeros((2, 2)))
+
+
+def test_non_finite_hessian_is_undefined_not_degenerate():
+    c = saddle.classify(lambda x: jnp.sqrt(x[0]) + x[1] ** 2, [[-1.0, 0.0], [1.0, 0.0]])
+    assert c.kind.tolist() == ["undefined", "saddle"]
+    assert saddle.classify(get("ackley"), [[0.0, 0.0]]).kind[0] == "undefined"

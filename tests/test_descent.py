@@ -146,3 +146,13 @@ def test_per_start_keys_make_a_subset_rerun_identical():
     np.testing.assert_array_equal(sub.x, full.x[3:7])
     with pytest.raises(ValueError, match=r"one per start \(12\)"):
         saddle.descend(obj, x0, optax.sgd(0.01), 5, key=keys[:4])
+
+
+def test_converged_step_ignores_gradient_noise():
+    """Noise is added to the update, not to the gradient norm convergence is judged on:
+    GD on ‖x‖² with tiny noise converges at the noiseless step (±1)."""
+    f = lambda x: jnp.sum(x**2)  # noqa: E731
+    clean = saddle.descend(f, [[1.0, 1.0]], optax.sgd(0.1), 300)
+    noisy = saddle.descend(f, [[1.0, 1.0]], optax.sgd(0.1), 300, grad_noise=1e-5)
+    assert clean.converged[0] and noisy.converged[0]
+    assert abs(int(noisy.converged_step[0]) - int(clean.converged_step[0])) <= 1

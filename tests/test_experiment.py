@@ -113,3 +113,37 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
         experiment.write_json(path, {"a": object()})
     assert json.loads(path.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OptConfig:
+    flags: tuple[bool, ...] = (True,)
+    n: int | None = None
+
+
+def test_bad_bool_and_none_for_optional(capsys):
+    parser = experiment.build_parser(OptConfig, "prog", None)
+    ns = parser.parse_args(["--flags", "yes", "off", "--n", "none"])
+    assert experiment.config_from_args(OptConfig, ns) == OptConfig(flags=(True, False), n=None)
+    assert experiment.config_from_args(OptConfig, parser.parse_args(["--n", "3"])).n == 3
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--flags", "maybe"])
+    assert "expected true/false, got 'maybe'" in capsys.readouterr().err
+
+
+def test_crash_between_data_and_config_writes_is_not_reused(tmp_path, monkeypatch):
+    c = Counter()
+    experiment.run_experiment(Config(lr=0.1), c.run, None, summarize, out=tmp_path)
+    real = experiment.write_json
+
+    def crash_on_config(path, obj):
+        if path.name == "config.json":
+            raise KeyboardInterrupt
+        real(path, obj)
+
+    monkeypatch.setattr(experiment, "write_json", crash_on_config)
+    with pytest.raises(KeyboardInterrupt):
+        experiment.run_experiment(Config(lr=0.2), c.run, None, summarize, out=tmp_path)
+    monkeypatch.setattr(experiment, "write_json", real)
+    res = experiment.run_experiment(Config(lr=0.1), c.run, None, summarize, out=tmp_path)
+    assert not res.reused and res.data["a"][1] == pytest.approx(0.1)

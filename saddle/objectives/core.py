@@ -13,7 +13,8 @@ import numpy as np
 
 from saddle._checks import positive_int
 
-KINDS = ("minimum", "saddle", "maximum", "degenerate")
+# "undefined": the Hessian is not finite there (f not twice differentiable, or NaN).
+KINDS = ("minimum", "saddle", "maximum", "degenerate", "undefined")
 
 
 @dataclasses.dataclass(frozen=True)
