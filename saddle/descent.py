@@ -100,6 +100,7 @@ class _Spec:
     batch_size: int | None
     grad_noise: float
     escape: bool
+    track_good: bool = True  # carry the last finite point (needed only by diverging runs)
 
 
 def _loss_and_grad(spec: _Spec, x: jax.Array, data: Any, key: jax.Array) -> tuple:
@@ -146,9 +147,11 @@ def _step(spec: _Spec, max_loss: jax.Array, data: Any, start_key: jax.Array, esc
         # not gated: once a run is not fine it never moves again, so its optimizer state
         # is never read; gating would turn e.g. Adam's step count into a per-start array
         opt_state=opt_state,
-        x_good=keep(s.x, s.x_good),
-        loss_good=jnp.where(fine, loss, s.loss_good),
-        gn_good=jnp.where(fine, gn, s.gn_good),
+        # Tracking the last finite point halves the step's speed on XLA:CPU, so the first
+        # pass skips it and only the runs that diverged are replayed with it (descend).
+        x_good=keep(s.x, s.x_good) if spec.track_good else s.x_good,
+        loss_good=jnp.where(fine, loss, s.loss_good) if spec.track_good else s.loss_good,
+        gn_good=jnp.where(fine, gn, s.gn_good) if spec.track_good else s.gn_good,
         last_above=jnp.where(fine & (gn >= spec.grad_tol), s.t, s.last_above),
         diverged_step=jnp.where(alive & bad, s.t, s.diverged_step),
         escape_step=(jnp.where(fine & (s.escape_step < 0) & _escaped(s.x, loss, esc), s.t,
@@ -242,6 +245,23 @@ def _shard(arrays: list[jax.Array]) -> list[jax.Array]:
     mesh = jax.sharding.Mesh(np.asarray(devices), ("starts",))
     sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("starts"))
     return [jax.device_put(a, sharding) for a in arrays]
+
+
+def _run_chunks(program: Callable, x0: jax.Array, keys: jax.Array, chunk: int, data: Any,
+                esc: tuple | None) -> list[np.ndarray | None]:
+    """``program`` over ``x0`` in chunks of ``chunk`` starts (the last one padded with copies
+    of its first start, so that one shape compiles), sharded over local devices."""
+    parts = []
+    for start in range(0, x0.shape[0], chunk):  # a loop over chunks, each one vmapped call
+        xs, ks = x0[start:start + chunk], keys[start:start + chunk]
+        pad = chunk - xs.shape[0]
+        if pad:
+            xs = jnp.concatenate([xs, jnp.broadcast_to(xs[:1], (pad, *xs.shape[1:]))])
+            ks = jnp.concatenate([ks, jnp.broadcast_to(ks[:1], (pad, *ks.shape[1:]))])
+        xs, ks = _shard([xs, ks])
+        res = program(xs, ks, data, esc)
+        parts.append([None if a is None else np.array(a)[:chunk - pad] for a in res])
+    return [None if p[0] is None else np.concatenate(p) for p in zip(*parts, strict=True)]
 
 
 def _start_keys(key: Any, n: int) -> jax.Array:
@@ -357,19 +377,18 @@ def descend(
     n_dev = jax.local_device_count()
     chunk = -(-chunk // n_dev) * n_dev  # a multiple of the device count, for sharding
     spec = _Spec(fn, optax.with_extra_args_support(optimizer), steps, grad_tol,
-                 max_loss_factor, record_every, batch_size, float(grad_noise), esc is not None)
-    program = _compiled(spec)
-    parts = []
-    for start in range(0, n, chunk):  # a loop over chunks of starts, each one vmapped call
-        xs, ks = x0[start:start + chunk], start_keys[start:start + chunk]
-        pad = chunk - xs.shape[0]
-        if pad:  # keep one compiled shape: pad the last chunk with copies of its first start
-            xs = jnp.concatenate([xs, jnp.broadcast_to(xs[:1], (pad, *xs.shape[1:]))])
-            ks = jnp.concatenate([ks, jnp.broadcast_to(ks[:1], (pad, *ks.shape[1:]))])
-        xs, ks = _shard([xs, ks])
-        res = program(xs, ks, data, esc)
-        parts.append([None if a is None else np.asarray(a)[:chunk - pad] for a in res])
-    cat = [None if p[0] is None else np.concatenate(p) for p in zip(*parts, strict=True)]
+                 max_loss_factor, record_every, batch_size, float(grad_noise), esc is not None,
+                 track_good=False)
+    cat = _run_chunks(_compiled(spec), x0, start_keys, chunk, data, esc)
+    diverged = np.flatnonzero(cat[5])
+    if diverged.size:  # replay the runs that diverged, tracking their last finite point
+        size = min(chunk, max(8, 1 << int(diverged.size - 1).bit_length()))
+        size = -(-size // n_dev) * n_dev
+        replay = _run_chunks(_compiled(dataclasses.replace(spec, track_good=True)),
+                             x0[diverged], start_keys[diverged], size, data, esc)
+        for full, part in zip(cat, replay, strict=True):
+            if full is not None:
+                full[diverged] = part
     x, loss, gn, conv, conv_step, div, div_step, path, loss_path, escape_step = cat
     path_steps = (None if record_every is None else
                   np.arange(0, steps // record_every + 1) * record_every)

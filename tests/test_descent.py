@@ -156,3 +156,16 @@ def test_converged_step_ignores_gradient_noise():
     noisy = saddle.descend(f, [[1.0, 1.0]], optax.sgd(0.1), 300, grad_noise=1e-5)
     assert clean.converged[0] and noisy.converged[0]
     assert abs(int(noisy.converged_step[0]) - int(clean.converged_step[0])) <= 1
+
+
+def test_a_diverged_run_reports_its_last_finite_point_exactly():
+    """GD with η = 1.5 on ‖x‖² gives x_t = (−2)^t x0 and f_t = 5·4^t: above the bound
+    1e8·(1 + 5) from t = 14, so the run reports x_13 and f_13, chunked or not."""
+    x0 = np.array([[0.0, 0.0], [1.0, -2.0], [0.5, 0.5], [1.0, -2.0]], np.float32)
+    for chunk in (None, 3):
+        run = saddle.descend(lambda x: jnp.sum(x**2), x0, optax.sgd(1.5), 100, chunk_size=chunk)
+        assert run.diverged.tolist() == [False, True, True, True]
+        assert run.diverged_step[1] == 14 and run.diverged_step[3] == 14
+        np.testing.assert_allclose(run.x[1], (-2.0) ** 13 * x0[1], rtol=1e-6)
+        np.testing.assert_allclose(run.loss[1], 5 * 4.0**13, rtol=1e-6)
+        np.testing.assert_array_equal(run.x[0], [0.0, 0.0])
