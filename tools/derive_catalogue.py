@@ -7,6 +7,10 @@ Method: float64 Newton on ∇f = 0 with the step capped at 1/20 of the box
 bounds. Points with ‖∇f‖ < 1e-8·(1 + median ‖∇f‖ on the grid) that lie in the
 bounds are de-duplicated (distance < 1e-5 of the box diagonal) and classified by
 the eigenvalues of the Hessian (|λ| < 1e-8·max|λ| counts as zero).
+
+It deliberately does not call ``saddle.find_critical_points``: the catalogue is what
+the finder is tested against, so it comes from a separate, deliberately plain
+computation (a full grid of starts, plain trust-region Newton, float64 throughout).
 """
 
 import json
