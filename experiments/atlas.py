@@ -101,7 +101,7 @@ def descend_all(cfg: Config, name: str, cp_x: np.ndarray, key: jax.Array) -> dic
     x0 = np.concatenate([np.asarray(uniform), np.asarray(grid)])
     run = saddle.descend(obj, x0, opt, cfg.steps, key=key, grad_tol=cfg.grad_tol)
     path = saddle.descend(obj, paths0, opt, cfg.steps, key=key, grad_tol=cfg.grad_tol,
-                          record_every=max(1, cfg.steps // 200))
+                          record_every=max(1, cfg.steps // 200), record_path=True)
     tol = 0.01 * float(np.linalg.norm(obj.upper - obj.lower))
     labels = saddle.basins.assign(run.x, cp_x, tol, run.diverged)
     n = cfg.n_starts

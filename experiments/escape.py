@@ -303,7 +303,7 @@ def make_optimizer(name: str, cfg: Config, fn, scale: float):
     if name == "adam":
         return optimizers.make("adam", cfg.adam_lr)
     if name == "saddle_free_newton":
-        return saddle_free_newton(fn, cfg.sfn_lr)
+        return saddle_free_newton(cfg.sfn_lr)
     if name == "perturbed_gd":
         return optimizers.make(name, eta, radius=cfg.eps, g_thres=scale * cfg.eps,
                                t_thres=PGD_T_THRES)

@@ -73,7 +73,7 @@ def measure(cfg: Config, name: str, key: jax.Array) -> dict[str, np.ndarray]:
     x0 = saddle.starts.uniform(k_gd, cfg.n_starts, obj)
     gd = saddle.descend(obj, x0, optax.sgd(cfg.lr), cfg.steps)
     paths = saddle.descend(obj, _path_starts(obj, cfg.n_paths), optax.sgd(cfg.lr), cfg.steps,
-                           record_every=1)
+                           record_every=1, record_path=True)
     span = float(np.linalg.norm(obj.upper - obj.lower))
     labels = saddle.basins.assign(gd.x, cps.x, 0.02 * span, gd.diverged)
     return {

@@ -8,10 +8,13 @@
 
 from saddle import (
     basins,
+    closures,
     critical,
     curvature,
     descent,
+    engine,
     experiment,
+    monitors,
     newton,
     objectives,
     optimizers,
@@ -21,12 +24,13 @@ from saddle.basins import BasinStats, basin_stats, wilson_interval
 from saddle.critical import CriticalPoints, EscapeDirection, escape_direction, find_critical_points
 from saddle.curvature import Classification, classify, eigenvalues, hessian, hvp
 from saddle.descent import Escape, Run, descend
-from saddle.objectives import CriticalPoint, Objective
+from saddle.objectives import Catalogue, CriticalPoint, Objective
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BasinStats",
+    "Catalogue",
     "Classification",
     "CriticalPoint",
     "CriticalPoints",
@@ -37,16 +41,19 @@ __all__ = [
     "basin_stats",
     "basins",
     "classify",
+    "closures",
     "critical",
     "curvature",
     "descend",
     "descent",
     "eigenvalues",
+    "engine",
     "escape_direction",
     "experiment",
     "find_critical_points",
     "hessian",
     "hvp",
+    "monitors",
     "newton",
     "objectives",
     "optimizers",

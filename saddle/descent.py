@@ -1,49 +1,67 @@
-"""The parallel descent engine: many optimizations from many starts in one compiled program.
+"""``descend``: many optimizations from many starts (and hyper-parameters) in one compiled program.
 
-``descend(f, x0, optimizer, steps)`` runs ``optimizer`` (any ``optax``
-transformation) from every row of ``x0`` ``[n, d]``: one ``jit`` of a ``vmap`` over
-a ``lax.scan``. Each run is watched for convergence (‖∇f‖ < ``grad_tol`` from some
-step to the end) and divergence (a non-finite loss or gradient, or a loss above
-``max_loss``): a diverged run is frozen at its last finite point and flagged, so
-no NaN reaches its outputs.
+The host driver around ``saddle.engine.optimize``: it validates the input (one-line
+errors, before anything compiles), draws one PRNG key per start, builds the monitors,
+compiles one ``jit(vmap(optimize))`` per *structure* and runs it in chunks sharded over
+the local devices, replays the runs that diverged to find their last finite point,
+and returns numpy results with one status per run.
+
+Structure, not values, is what compiles. The objective, the optimizer and the monitors
+are split by ``saddle.closures.split`` into their numbers (learning rate, β's, ε, an
+escape centre, ...) and the rest; the numbers are passed to the program as data. So
+``descend`` with ``optax.adam(1e-2)`` and then with a fresh ``optax.adam(1e-3)`` compiles
+once, and a sequence of optimizers of one structure (``saddle.optimizers.grid``) is a
+hyper-parameter axis, vmapped in the same program as the starts.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
+from saddle import closures, engine
+from saddle import monitors as mon
 from saddle._checks import as_batch, positive_float, positive_int
-from saddle.objectives.core import Objective
+from saddle.objectives.core import Objective, check_data
 
-Fn = Callable[[jax.Array], jax.Array]
+__all__ = ["Escape", "Run", "descend"]
 
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    """Per-start results of ``descend`` (numpy arrays; ``n`` starts, ``d`` dims).
+    """Per-run results of ``descend`` (numpy). Shapes ``[n, ...]`` for ``n`` starts, or
+    ``[h, n, ...]`` with a hyper-parameter axis of ``h`` optimizers.
 
-    x ``[n, d]``: final point (the last finite one for a diverged run).
-    loss, grad_norm ``[n]``: f and ‖∇f‖ there.
+    x: final parameters (``[n, d]``, or a pytree of ``[n, ...]`` leaves): the last finite
+    point for a diverged run, the start for an invalid one.
+    loss, grad_norm ``[n]``: f and ‖∇f‖ there (``+inf`` for an invalid start, whose f or
+    ∇f is not finite: filter by ``status``).
+    status ``[n]``: one of ``saddle.engine.STATUSES`` per run.
     converged ``[n]``: ‖∇f‖ < grad_tol at the end. converged_step ``[n]``: first step from
     which ‖∇f‖ stayed below grad_tol (−1 if never).
-    diverged ``[n]``: hit a non-finite value or loss > max_loss. diverged_step ``[n]``
-    (−1 if never).
-    steps: steps requested. path ``[n, T, d]`` and loss_path ``[n, T]``: the point and
-    loss every ``record_every`` steps from step 0 (None unless asked);
-    path_steps ``[T]``: the step of each recorded point.
-    escape_step ``[n]``: with ``escape=``, the first step at which the run was outside the
+    diverged ``[n]``: a non-finite value or a loss > max_loss during the run.
+    diverged_step ``[n]`` (−1 if never).
+    steps: steps requested.
+    path ``[n, T, d]`` (with ``record_path``) and loss_path ``[n, T]``: parameters and
+    loss every ``record_every`` steps from step 0 (None unless asked); path_steps
+    ``[T]``: the step of each record. After a run diverged its records hold the last
+    value recorded before.
+    escape_step ``[n]``: with ``escape``, the first step at which the run was outside the
     ball or below the loss threshold (−1 if never; None without ``escape``).
+    outputs, records: every monitor's per-run outputs and records by key (``records``
+    values are ``[n, T, ...]``).
+    hyper: the hyper-parameter values of each optimizer on the axis (``{name: [h]}``),
+    or None without an axis.
     """
 
-    x: np.ndarray
+    x: Any
     loss: np.ndarray
     grad_norm: np.ndarray
     converged: np.ndarray
@@ -51,16 +69,21 @@ class Run:
     diverged: np.ndarray
     diverged_step: np.ndarray
     steps: int
-    path: np.ndarray | None = None
+    path: Any = None
     loss_path: np.ndarray | None = None
     path_steps: np.ndarray | None = None
     escape_step: np.ndarray | None = None
+    status: np.ndarray | None = None
+    outputs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    records: dict[str, Any] = dataclasses.field(default_factory=dict)
+    hyper: dict[str, np.ndarray] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class Escape:
     """When has a run left a point (a saddle)? At the first step where
-    ``‖x − center‖ > radius`` or ``f(x) < f(center) − loss_drop`` (either may be ``inf``)."""
+    ``‖x − center‖ > radius`` or ``f(x) < f(center) − loss_drop`` (either may be ``inf``).
+    Shorthand for the monitor ``saddle.monitors.escape``."""
 
     center: Any
     radius: float = float("inf")
@@ -75,94 +98,12 @@ class Escape:
             raise ValueError("escape needs a finite radius or loss_drop")
 
 
-class _State(NamedTuple):
-    x: jax.Array
-    opt_state: Any
-    x_good: jax.Array
-    loss_good: jax.Array
-    gn_good: jax.Array
-    last_above: jax.Array  # last step with grad norm >= tol
-    diverged_step: jax.Array
-    escape_step: jax.Array
-    t: jax.Array
-
-
-@dataclasses.dataclass(frozen=True)
-class _Spec:
-    """Everything static about a batch of runs: the key of the compiled-program cache."""
-
-    fn: Fn
-    opt: optax.GradientTransformationExtraArgs
-    steps: int
-    grad_tol: float
-    max_loss_factor: float
-    record_every: int | None
-    batch_size: int | None
-    grad_noise: float
-    escape: bool
-    track_good: bool = True  # carry the last finite point (needed only by diverging runs)
-
-
-def _loss_and_grad(spec: _Spec, x: jax.Array, data: Any, key: jax.Array) -> tuple:
-    """f, the gradient the optimizer sees, and the norm convergence is judged on, at x.
-
-    With ``data`` and ``batch_size``: f and ∇f on a minibatch drawn with replacement (the
-    norm is the minibatch gradient's: computing the full one every step would cost a
-    full pass). Gaussian ``grad_noise`` is added after the norm is taken."""
-    if data is None:
-        loss, g = jax.value_and_grad(spec.fn)(x)
-    else:
-        if spec.batch_size is not None:
-            n_rows = jax.tree.leaves(data)[0].shape[0]
-            idx = jax.random.randint(jax.random.fold_in(key, 1), (spec.batch_size,), 0, n_rows)
-            data = jax.tree.map(lambda a: a[idx], data)
-        loss, g = jax.value_and_grad(spec.fn)(x, data)
-    gn = jnp.linalg.norm(g)
-    if spec.grad_noise:
-        g = g + spec.grad_noise * jax.random.normal(jax.random.fold_in(key, 2), g.shape, g.dtype)
-    return loss, g, gn
-
-
-def _escaped(x: jax.Array, loss: jax.Array, esc: tuple) -> jax.Array:
-    center, radius, threshold = esc
-    return (jnp.linalg.norm(x - center) > radius) | (loss < threshold)
-
-
-def _step(spec: _Spec, max_loss: jax.Array, data: Any, start_key: jax.Array, esc: tuple,
-          s: _State) -> _State:
-    key = jax.random.fold_in(start_key, s.t)
-    loss, g, gn = _loss_and_grad(spec, s.x, data, key)
-    alive = s.diverged_step < 0
-    bad = ~jnp.isfinite(loss) | ~jnp.isfinite(gn) | (loss > max_loss)
-    fine = alive & ~bad
-    updates, opt_state = spec.opt.update(g, s.opt_state, s.x, value=loss,
-                                         key=jax.random.fold_in(key, 3))
-    x_new = optax.apply_updates(s.x, updates)
-    keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(fine, a, b), new, old)  # noqa: E731
-    return _State(
-        # x itself is not gated: a run stays flagged once it diverges and reports x_good.
-        # Gating x on a value computed in the same step made the whole step 7x slower on
-        # XLA:CPU (Himmelblau, 10^4 starts, Adam: 1.3e8 -> 9.2e8 start-steps/s).
-        x=x_new,
-        # not gated: once a run is not fine it never moves again, so its optimizer state
-        # is never read; gating would turn e.g. Adam's step count into a per-start array
-        opt_state=opt_state,
-        # Tracking the last finite point halves the step's speed on XLA:CPU, so the first
-        # pass skips it and only the runs that diverged are replayed with it (descend).
-        x_good=keep(s.x, s.x_good) if spec.track_good else s.x_good,
-        loss_good=jnp.where(fine, loss, s.loss_good) if spec.track_good else s.loss_good,
-        gn_good=jnp.where(fine, gn, s.gn_good) if spec.track_good else s.gn_good,
-        last_above=jnp.where(fine & (gn >= spec.grad_tol), s.t, s.last_above),
-        diverged_step=jnp.where(alive & bad, s.t, s.diverged_step),
-        escape_step=(jnp.where(fine & (s.escape_step < 0) & _escaped(s.x, loss, esc), s.t,
-                               s.escape_step) if spec.escape else s.escape_step),
-        t=s.t + 1,
-    )
-
-
+# ----------------------------------------------------------------------------- compiling
 # XLA:CPU (jaxlib 0.10) hands small row reductions (the loss over d, ‖∇f‖) to YNNPACK
 # fusions that cost more than the rest of a step; XLA's own loops are 2-3x faster here.
 _CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
+_LIFT_ERRORS = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
+                jax.errors.TracerIntegerConversionError, jax.errors.NonConcreteBooleanIndexError)
 
 
 @functools.cache
@@ -178,90 +119,106 @@ def _compiler_options() -> dict | None:
     return _CPU_OPTIONS
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled(spec: _Spec) -> Callable:
-    steps, record_every, grad_tol = spec.steps, spec.record_every, spec.grad_tol
+@dataclasses.dataclass(frozen=True)
+class _Static:
+    """What is compiled into the program besides the structures."""
 
-    def run_one(x0: jax.Array, start_key: jax.Array, data: Any, esc: tuple) -> tuple:
-        full = spec.fn if data is None else (lambda x: spec.fn(x, data))
-        f0, g0 = jax.value_and_grad(full)(x0)
-        max_loss = spec.max_loss_factor * (1 + jnp.abs(f0))
-        if spec.escape:  # (center, radius, loss threshold f(center) − loss_drop)
-            esc = (esc[0], esc[1], full(esc[0]) - esc[2])
-        step = functools.partial(_step, spec, max_loss, data, start_key, esc)
-        body = lambda s, _: (step(s), None)  # noqa: E731
-        s = _State(x0, spec.opt.init(x0), x0, f0, jnp.linalg.norm(g0),
-                   jnp.asarray(-1), jnp.asarray(-1), jnp.asarray(-1), jnp.asarray(0))
-        if record_every is None:
-            s, _ = jax.lax.scan(body, s, None, length=steps)
-            path = loss_path = None
-        else:
-            def block(s: _State, _: None) -> tuple:
-                s, _ = jax.lax.scan(body, s, None, length=record_every)
-                return s, (s.x, full(s.x))
-
-            s0 = s
-            s, (path, loss_path) = jax.lax.scan(block, s, None, length=steps // record_every)
-            s, _ = jax.lax.scan(body, s, None, length=steps % record_every)
-            path = jnp.concatenate([s0.x[None], path])
-            loss_path = jnp.concatenate([f0[None], loss_path])
-        # The final point has not been checked by a step: one more (full-data) evaluation.
-        loss, g = jax.value_and_grad(full)(s.x)
-        gn = jnp.linalg.norm(g)
-        alive = s.diverged_step < 0
-        bad = ~jnp.isfinite(loss) | ~jnp.isfinite(gn) | (loss > max_loss)
-        ok = alive & ~bad
-        diverged_step = jnp.where(alive & bad, steps, s.diverged_step)
-        x = jnp.where(ok, s.x, s.x_good)
-        loss = jnp.where(ok, loss, s.loss_good)
-        gn = jnp.where(ok, gn, s.gn_good)
-        converged = ok & (gn < grad_tol)
-        last_above = jnp.where(gn >= grad_tol, steps, s.last_above)
-        conv_step = jnp.where(converged, last_above + 1, -1)
-        escape_step = s.escape_step
-        if spec.escape:
-            escape_step = jnp.where(ok & (escape_step < 0) & _escaped(s.x, loss, esc), steps,
-                                    escape_step)
-        if path is not None:  # recorded points from the diverging step on: the last good one
-            at = jnp.arange(path.shape[0]) * record_every
-            valid = (diverged_step < 0) | (at < diverged_step)
-            path = jnp.where(valid[:, None], path, x)
-            loss_path = jnp.where(valid, loss_path, loss)
-        return (x, loss, gn, converged, conv_step, diverged_step >= 0, diverged_step, path,
-                loss_path, escape_step)
-
-    return jax.jit(jax.vmap(run_one, in_axes=(0, 0, None, None)),
-                   compiler_options=_compiler_options())
+    steps: int
+    record_every: int | None
+    batch_size: int | None
+    noisy: bool
+    has_data: bool
+    opt_axis: bool
 
 
-def _shard(arrays: list[jax.Array]) -> list[jax.Array]:
-    """Split the leading (start) axis over this process's devices; a no-op on one device.
+class _Part:
+    """A callable (or tuple of them) split for compiling: lifted (numbers passed as data)
+    or static (numbers compiled in)."""
+
+    def __init__(self, obj: Any, lift: bool) -> None:
+        self.leaves, self.skeleton = closures.split(obj)
+        self.lift = lift
+        self.key = (self.skeleton if lift
+                    else ("static", *closures.static_key(self.leaves, self.skeleton)))
+
+    def args(self) -> list:
+        return self.leaves if self.lift else []
+
+    def build(self, args: list) -> Any:
+        return closures.merge(self.skeleton, args if self.lift else self.leaves)
+
+
+_PROGRAMS: collections.OrderedDict = collections.OrderedDict()
+_STATIC_ONLY: set = set()  # skeletons that failed to trace with their numbers as data
+
+
+def _program(shared: _Part, opt: _Part, cfg: _Static) -> Callable:
+    """The compiled ``vmap`` of ``engine.optimize`` for these structures (cached)."""
+    key = (shared.key, opt.key, cfg)
+    if key in _PROGRAMS:
+        _PROGRAMS.move_to_end(key)
+        return _PROGRAMS[key]
+
+    def one(shared_args: list, opt_args: list, x0: Any, start_key: jax.Array, data: Any,
+            consts: tuple) -> engine.Result:
+        fn, monitor = shared.build(shared_args)
+        max_loss_factor, grad_noise = consts
+        return engine.optimize(fn, opt.build(opt_args), x0, start_key, steps=cfg.steps,
+                               monitor=monitor, data=data if cfg.has_data else None,
+                               batch_size=cfg.batch_size,
+                               grad_noise=grad_noise if cfg.noisy else 0.0,
+                               max_loss_factor=max_loss_factor,
+                               record_every=cfg.record_every)
+
+    axes = (None, 0 if cfg.opt_axis else None, 0, 0, None, None)
+    program = jax.jit(jax.vmap(one, in_axes=axes), compiler_options=_compiler_options())
+    _PROGRAMS[key] = program
+    if len(_PROGRAMS) > 64:
+        _PROGRAMS.popitem(last=False)
+    return program
+
+
+# ----------------------------------------------------------------------------- running
+def _shard(tree: Any) -> Any:
+    """Split the leading (run) axis over this process's devices; a no-op on one device.
 
     Multi-host: each process runs ``descend`` on its own share of the starts (see the
     README), so only local devices are used here."""
     devices = jax.local_devices()
     if len(devices) == 1:
-        return arrays
-    mesh = jax.sharding.Mesh(np.asarray(devices), ("starts",))
-    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("starts"))
-    return [jax.device_put(a, sharding) for a in arrays]
+        return tree
+    mesh = jax.sharding.Mesh(np.asarray(devices), ("runs",))
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs"))
+    return jax.device_put(tree, sharding)
 
 
-def _run_chunks(program: Callable, x0: jax.Array, keys: jax.Array, chunk: int, data: Any,
-                esc: tuple | None) -> list[np.ndarray | None]:
-    """``program`` over ``x0`` in chunks of ``chunk`` starts (the last one padded with copies
-    of its first start, so that one shape compiles), sharded over local devices."""
+def _take(tree: Any, idx: np.ndarray) -> Any:
+    return jax.tree.map(lambda a: a[idx], tree)
+
+
+def _run_chunks(program: Callable, shared: _Part, opt: _Part, rows: list | None, x0: Any,
+                keys: jax.Array, runs: np.ndarray, n: int, chunk: int, data: Any,
+                consts: tuple, progress: bool | None, desc: str) -> engine.Result:
+    """``program`` over the runs ``runs`` (run r: start ``r % n``, optimizer ``r // n``) in
+    chunks of ``chunk`` (the last padded with copies of its first run, so that one shape
+    compiles), sharded over local devices; numpy results. ``rows``: the optimizers'
+    leaves stacked ``[h, ...]`` for a hyper-parameter axis, else None."""
+    from tqdm.auto import tqdm
+
     parts = []
-    for start in range(0, x0.shape[0], chunk):  # a loop over chunks, each one vmapped call
-        xs, ks = x0[start:start + chunk], keys[start:start + chunk]
-        pad = chunk - xs.shape[0]
-        if pad:
-            xs = jnp.concatenate([xs, jnp.broadcast_to(xs[:1], (pad, *xs.shape[1:]))])
-            ks = jnp.concatenate([ks, jnp.broadcast_to(ks[:1], (pad, *ks.shape[1:]))])
-        xs, ks = _shard([xs, ks])
-        res = program(xs, ks, data, esc)
-        parts.append([None if a is None else np.array(a)[:chunk - pad] for a in res])
-    return [None if p[0] is None else np.concatenate(p) for p in zip(*parts, strict=True)]
+    starts = range(0, len(runs), chunk)
+    show = progress if progress is not None else len(starts) > 1
+    for lo in tqdm(starts, desc=desc, disable=not show, delay=0 if progress else 2.0,
+                   leave=False):
+        idx = runs[lo:lo + chunk]
+        pad = chunk - len(idx)
+        idx = np.concatenate([idx, np.full(pad, idx[0])])
+        batch = (_take(x0, idx % n), keys[idx % n],
+                 None if rows is None else [a[idx // n] for a in rows])
+        xs, ks, oa = _shard(batch)
+        res = program(shared.args(), opt.args() if oa is None else oa, xs, ks, data, consts)
+        parts.append(jax.tree.map(lambda a, m=chunk - pad: np.asarray(a)[:m], res))
+    return jax.tree.map(lambda *a: np.concatenate(a), *parts)
 
 
 def _start_keys(key: Any, n: int) -> jax.Array:
@@ -276,123 +233,289 @@ def _start_keys(key: Any, n: int) -> jax.Array:
     raise ValueError(f"key must be one PRNG key or one per start ({n}), got shape {key.shape}")
 
 
+# ----------------------------------------------------------------------------- validation
+def _starts(x0: Any, dim: int | None) -> tuple[Any, int]:
+    """``x0`` as a pytree of float jax arrays with a common leading axis ``n``, finite."""
+    if dim is not None or isinstance(x0, list | np.ndarray | jax.Array):
+        x = as_batch(x0, "x0", dim)
+        return x, x.shape[0]
+    leaves = jax.tree.leaves(x0)
+    if not leaves:
+        raise ValueError("x0 has no arrays")
+    arrays = [np.asarray(a) for a in leaves]
+    sizes = {a.shape[0] if a.ndim else None for a in arrays}
+    if len(sizes) != 1 or None in sizes or 0 in sizes:
+        raise ValueError(f"x0 leaves must share one leading axis of starts, got {sizes}")
+    for a in arrays:
+        if not np.issubdtype(a.dtype, np.floating):
+            raise TypeError(f"x0 leaves must be float arrays, got dtype {a.dtype}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError("x0 has non-finite values")
+    return jax.tree.map(jnp.asarray, x0), sizes.pop()
+
+
+def _optimizers(optimizer: Any) -> tuple[list, dict | None]:
+    """The optimizers (one, or a hyper-parameter axis) and the axis's values."""
+    from saddle.optimizers import Grid
+
+    def check(o: Any, what: str) -> Any:
+        if not (hasattr(o, "init") and hasattr(o, "update")):
+            raise TypeError(f"{what} must be an optax.GradientTransformation, got "
+                            f"{type(o).__name__}")
+        return o
+
+    if isinstance(optimizer, Grid):
+        return [check(o, "optimizer") for o in optimizer.optimizers], dict(optimizer.values)
+    if isinstance(optimizer, Sequence) and not isinstance(optimizer, str | bytes) and not hasattr(
+            optimizer, "init"):
+        if not optimizer:
+            raise ValueError("optimizer: an empty sequence of optimizers")
+        opts = [check(o, f"optimizer[{i}]") for i, o in enumerate(optimizer)]
+        return opts, {"index": np.arange(len(opts))}
+    return [check(optimizer, "optimizer")], None
+
+
+def _leaf_rows(opts: list, dtype: Any) -> list[np.ndarray]:
+    """The optimizers' leaves stacked ``[h, ...]`` (Python floats in the parameters' dtype),
+    after checking they share one structure."""
+    splits = [closures.split(o) for o in opts]
+    first = splits[0][1]
+    for i, (_, sk) in enumerate(splits[1:], start=1):
+        if sk != first:
+            raise ValueError(f"optimizer[{i}] differs in structure from optimizer[0] (another "
+                             f"optax function or static argument): a hyper-parameter axis "
+                             f"varies numbers only")
+    cols = list(zip(*(leaves for leaves, _ in splits), strict=True))
+    return [np.stack([np.asarray(v, dtype=dtype if np.ndim(v) == 0 and not hasattr(v, "dtype")
+                                 else None) for v in col]) for col in cols]
+
+
 def descend(
-    f: Fn | Objective,
+    f: Callable | Objective,
     x0: Any,
-    optimizer: optax.GradientTransformation,
+    optimizer: Any,
     steps: int,
     *,
     key: jax.Array | None = None,
     grad_tol: float = 1e-3,
     max_loss_factor: float = 1e8,
     record_every: int | None = None,
+    record_path: bool = False,
     chunk_size: int | None = None,
     data: Any = None,
     batch_size: int | None = None,
     grad_noise: float = 0.0,
     escape: Escape | None = None,
+    monitors: Sequence[mon.Monitor] = (),
+    progress: bool | None = None,
 ) -> Run:
-    """Run ``optimizer`` for ``steps`` steps from each start in ``x0`` ``[n, d]``.
+    """Run ``optimizer`` for ``steps`` steps from each start in ``x0``.
 
     Args:
-      f: objective ``[d] -> []`` (or an ``Objective``); with ``data``, ``f(x, batch)``.
-      x0: starts ``[n, d]``, finite.
-      optimizer: any ``optax.GradientTransformation``. Its ``update`` also receives
-        ``value=`` (the loss, for ``optax.contrib.reduce_on_plateau``) and ``key=`` (a
-        PRNG key distinct per start and step, for perturbed/noisy methods).
+      f: objective ``f(params)`` (or an ``Objective``); with ``data``, ``f(params, batch)``.
+      x0: starts: ``[n, d]``, or a pytree whose leaves share a leading axis ``n``; finite.
+      optimizer: any ``optax.GradientTransformation``; or a hyper-parameter axis: a
+        sequence of optimizers of one structure (say, ``optax.adam(lr)`` for 16 values
+        of lr), or a ``saddle.optimizers.grid``. ``update`` also receives ``value=``,
+        ``grad=``, ``value_fn=`` (optax's contract: ``optax.lbfgs()`` and line searches
+        run) and ``key=`` (a PRNG key per start and step, for perturbed/noisy methods).
       steps: number of updates, ≥ 1.
       key: PRNG key for all randomness (minibatches, gradient noise, the optimizer's);
-        start ``i`` uses ``fold_in(key, i)``, so chunking and sharding do not change
-        results. Default ``PRNGKey(0)``. Or one key per start (``[n]`` typed or ``[n, 2]``
-        raw keys): start ``i`` then uses ``key[i]``, so a subset of starts can be re-run
-        with exactly the noise it had in the full batch.
+        start ``i`` uses ``fold_in(key, i)`` (every optimizer on an axis the same), so
+        chunking and sharding do not change results. Default ``PRNGKey(0)``. Or one key
+        per start (``[n]`` typed or ``[n, 2]`` raw), so a subset of starts can be re-run
+        with exactly the randomness it had in the full batch.
       grad_tol: a run has converged when ‖∇f‖ < grad_tol at its end.
       max_loss_factor: a run diverges when f > max_loss_factor·(1 + |f(x0)|) or any
         value is non-finite.
-      record_every: if given, keep every ``record_every``-th point in ``path``
-        (memory ``O(n·steps/record_every·d)``; otherwise ``O(n·d)``).
-      chunk_size: run at most this many starts at once (bounded memory; identical
-        results).
-      data: a pytree of arrays with a common leading axis of ``N`` rows (a data set);
-        ``f`` is then called as ``f(x, batch)``.
+      record_every: record the loss, the gradient norm and every monitor's records every
+        ``record_every`` steps from step 0 (``loss_path``, ``records``).
+      record_path: with ``record_every``, also record the parameters (``path``; memory
+        ``n · T · d``).
+      chunk_size: run at most this many runs at once (bounded memory; identical results).
+      data: a pytree of arrays with a common leading axis of rows (default: the
+        objective's ``data``); ``f`` is then called as ``f(params, batch)``.
       batch_size: with ``data``, each step of each start uses ``batch_size`` rows drawn
-        uniformly with replacement (SGD); ``None`` uses all rows. ``converged`` and the
-        final loss are measured on the full data; ``converged_step`` follows the
-        minibatch gradient's norm (a full pass per step would cost more than the step).
+        uniformly with replacement (SGD); ``None`` uses all rows. ``converged``, the final
+        loss and the records are measured on all rows; ``converged_step`` follows the
+        minibatch gradient's norm.
       grad_noise: standard deviation σ of Gaussian noise added to every gradient.
       escape: record per start the first step at which the run left a ball around
         ``escape.center`` or lost ``escape.loss_drop`` of f (see ``Escape``).
+      monitors: more per-step quantities (``saddle.monitors``), e.g.
+        ``[saddle.monitors.sharpness(every=10)]``; their results are in ``outputs`` and
+        ``records``.
+      progress: show a progress bar over chunks (default: when there are several chunks
+        and the call takes more than 2 s).
 
     Returns:
       A ``Run`` of numpy arrays.
 
     >>> import optax, saddle
     >>> run = saddle.descend(lambda x: (x**2).sum(), [[1.0, -2.0]], optax.sgd(0.1), 100)
-    >>> bool(run.converged[0])
-    True
+    >>> bool(run.converged[0]), str(run.status[0])
+    (True, 'converged')
     """
     fn, dim = (f.fn, f.dim) if isinstance(f, Objective) else (f, None)
     if not callable(fn):
         raise TypeError(f"f must be a callable or an Objective, got {type(f).__name__}")
-    x0 = as_batch(x0, "x0", dim)
+    if data is None and isinstance(f, Objective):
+        data = f.data
+    x0, n = _starts(x0, dim)
     steps = positive_int(steps, "steps")
     grad_tol = positive_float(grad_tol, "grad_tol")
     max_loss_factor = positive_float(max_loss_factor, "max_loss_factor")
-    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
-        raise TypeError(f"optimizer must be an optax.GradientTransformation, got "
-                        f"{type(optimizer).__name__}")
+    opts, hyper = _optimizers(optimizer)
     if record_every is not None:
         record_every = positive_int(record_every, "record_every")
         if record_every > steps:
             raise ValueError(f"record_every={record_every} is larger than steps={steps}")
+    elif record_path:
+        raise ValueError("record_path needs record_every (how often to record)")
     if grad_noise != 0:
         grad_noise = positive_float(grad_noise, "grad_noise")
-    point = jax.ShapeDtypeStruct(x0.shape[1:], x0.dtype)
+    point = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), x0)
     if data is None:
         if batch_size is not None:
             raise ValueError("batch_size needs data (the rows to sample minibatches from)")
         out = jax.eval_shape(fn, point)
     else:
-        data = jax.tree.map(jnp.asarray, data)
-        rows = {a.shape[0] if a.ndim else None for a in jax.tree.leaves(data)}
-        if len(rows) != 1 or None in rows:
-            raise ValueError(f"data arrays must share one leading axis (rows), got {rows}")
+        data = check_data(data, "data")
         if batch_size is not None:
             batch_size = positive_int(batch_size, "batch_size")
         out = jax.eval_shape(fn, point, data)
-    if out.shape != ():
-        raise TypeError(f"f must return a scalar for a point of shape {x0.shape[1:]}, "
-                        f"got shape {out.shape}")
-    start_keys = _start_keys(key, x0.shape[0])
-    if escape is None:
-        esc = None
-    elif not isinstance(escape, Escape):
-        raise TypeError(f"escape must be a saddle.descent.Escape, got {type(escape).__name__}")
-    else:
-        center = as_batch(np.asarray(escape.center)[None], "escape.center", x0.shape[1])[0]
-        esc = (center.astype(x0.dtype), jnp.asarray(escape.radius, x0.dtype),
-               jnp.asarray(escape.loss_drop, x0.dtype))
-    n = x0.shape[0]
-    chunk = n if chunk_size is None else min(positive_int(chunk_size, "chunk_size"), n)
+    if getattr(out, "shape", None) != ():
+        raise TypeError(f"f must return a scalar for parameters "
+                        f"{jax.tree.map(lambda a: a.shape, point)}, got "
+                        f"{getattr(out, 'shape', type(out).__name__)}")
+    start_keys = _start_keys(key, n)
+    extra = list(monitors)
+    for m in extra:
+        if not isinstance(m, mon.Monitor):
+            raise TypeError(f"monitors must be saddle.monitors.Monitor, got {type(m).__name__}")
+    if escape is not None:
+        if not isinstance(escape, Escape):
+            raise TypeError(f"escape must be a saddle.descent.Escape, got "
+                            f"{type(escape).__name__}")
+        center = escape.center
+        if dim is not None or isinstance(x0, jax.Array):
+            width = dim if dim is not None else x0.shape[1]
+            center = as_batch(np.asarray(center)[None], "escape.center", width)[0]
+            center = np.asarray(center, dtype=x0.dtype)
+        extra.append(mon.escape(center, escape.radius, escape.loss_drop))
+    base = [mon.loss(), mon.grad_norm(), mon.convergence(grad_tol), mon.divergence(), *extra]
+    if record_path:
+        base.append(mon.path())
+
+    dtype = jax.tree.leaves(x0)[0].dtype
+    rows = _leaf_rows(opts, dtype) if hyper is not None else None
+    h = len(opts)
+    runs = np.arange(h * n)
     n_dev = jax.local_device_count()
+    chunk = len(runs) if chunk_size is None else min(positive_int(chunk_size, "chunk_size"),
+                                                     len(runs))
     chunk = -(-chunk // n_dev) * n_dev  # a multiple of the device count, for sharding
-    spec = _Spec(fn, optax.with_extra_args_support(optimizer), steps, grad_tol,
-                 max_loss_factor, record_every, batch_size, float(grad_noise), esc is not None,
-                 track_good=False)
-    cat = _run_chunks(_compiled(spec), x0, start_keys, chunk, data, esc)
-    diverged = np.flatnonzero(cat[5])
+    cfg = _Static(steps, record_every, batch_size, bool(grad_noise), data is not None,
+                  hyper is not None)
+    consts = (max_loss_factor, float(grad_noise))
+
+    def execute(monitor_list: list, subset: np.ndarray, size: int, desc: str
+                ) -> engine.Result:
+        problem = (fn, mon.chain(*monitor_list))
+        for level in (0, 1, 2):  # lift everything; only the optimizer; nothing
+            shared = _Part(problem, lift=level == 0)
+            opt = _Part(opts[0], lift=level < 2)
+            if shared.key in _STATIC_ONLY or opt.key in _STATIC_ONLY:
+                continue
+            if level == 2 and hyper is not None:  # one program per optimizer
+                parts = []  # subset is sorted: grouping its runs by optimizer keeps its order
+                for i, o in enumerate(opts):
+                    mine = subset[subset // n == i] % n
+                    if mine.size:
+                        part = _Part(o, lift=False)
+                        program = _program(shared, part, dataclasses.replace(cfg, opt_axis=False))
+                        parts.append(_run_chunks(program, shared, part, None, x0, start_keys, mine,
+                                                 n, size, data, consts, progress, desc))
+                return jax.tree.map(lambda *a: np.concatenate(a), *parts)
+            try:
+                return _run_chunks(_program(shared, opt, cfg), shared, opt, rows,
+                                   x0, start_keys, subset, n, size, data, consts, progress,
+                                   desc)
+            except _LIFT_ERRORS:
+                if level == 2:
+                    raise
+                _STATIC_ONLY.add(shared.key if level == 0 else opt.key)
+        raise AssertionError("unreachable")
+
+    res = execute(base, runs, chunk, "descend")
+    status = res.status
+    out = dict(res.outputs)
+    x = res.params
+    diverged = np.flatnonzero(status == engine.DIVERGED)
     if diverged.size:  # replay the runs that diverged, tracking their last finite point
         size = min(chunk, max(8, 1 << int(diverged.size - 1).bit_length()))
         size = -(-size // n_dev) * n_dev
-        replay = _run_chunks(_compiled(dataclasses.replace(spec, track_good=True)),
-                             x0[diverged], start_keys[diverged], size, data, esc)
-        for full, part in zip(cat, replay, strict=True):
-            if full is not None:
-                full[diverged] = part
-    x, loss, gn, conv, conv_step, div, div_step, path, loss_path, escape_step = cat
+        replay = execute([*base, mon.last_finite()], diverged, size, "replay diverged")
+        x = jax.tree.map(lambda a, b: _put(a, diverged, b), x,
+                         replay.outputs["last_finite_params"])
+        out["loss"] = _put(out["loss"], diverged, replay.outputs["last_finite_loss"])
+        out["grad_norm"] = _put(out["grad_norm"], diverged,
+                                replay.outputs["last_finite_grad_norm"])
+    invalid = np.flatnonzero(status == engine.INVALID_START)
+    if invalid.size:  # no finite point at all: report the start, with f and ∇f as +inf
+        x = jax.tree.map(lambda a, b: _put(a, invalid, np.asarray(b)[invalid % n]), x, x0)
+        out["loss"] = _put(out["loss"], invalid, np.inf)
+        out["grad_norm"] = _put(out["grad_norm"], invalid, np.inf)
+        out["diverged_step"] = _put(out["diverged_step"], invalid, -1)
+    records = _hold_after_divergence(res.records, out["diverged_step"], status, record_every)
+
+    def shaped(a: np.ndarray) -> np.ndarray:
+        return a.reshape(h, n, *a.shape[1:]) if hyper is not None else a
+
     path_steps = (None if record_every is None else
                   np.arange(0, steps // record_every + 1) * record_every)
-    return Run(x=x, loss=loss, grad_norm=gn, converged=conv, converged_step=conv_step,
-               diverged=div, diverged_step=div_step, steps=steps, path=path,
-               loss_path=loss_path, path_steps=path_steps,
-               escape_step=escape_step if esc is not None else None)
+    known = {"loss", "grad_norm", "converged", "converged_step", "diverged_step",
+             "escape_step", "escaped"}
+    return Run(
+        x=jax.tree.map(shaped, x), loss=shaped(out["loss"]), grad_norm=shaped(out["grad_norm"]),
+        converged=shaped(out["converged"]), converged_step=shaped(out["converged_step"]),
+        diverged=shaped(status == engine.DIVERGED), diverged_step=shaped(out["diverged_step"]),
+        steps=steps, path=jax.tree.map(shaped, records["params"]) if record_path else None,
+        loss_path=None if record_every is None else shaped(records["loss"]),
+        path_steps=path_steps,
+        escape_step=shaped(out["escape_step"]) if escape is not None else None,
+        status=shaped(engine.status_names(status)),
+        outputs={k: jax.tree.map(shaped, v) for k, v in out.items() if k not in known},
+        records={k: jax.tree.map(shaped, v) for k, v in records.items()},
+        hyper=hyper)
+
+
+def _put(a: np.ndarray, idx: np.ndarray, values: Any) -> np.ndarray:
+    a = np.array(a)
+    a[idx] = values
+    return a
+
+
+def _hold_after_divergence(records: dict, diverged_step: np.ndarray, status: np.ndarray,
+                           record_every: int | None) -> dict:
+    """Records at and after a run's divergence hold its last record before it (invalid
+    starts: their first record, with non-finite floats as +inf)."""
+    if not records:
+        return records
+    ds = np.asarray(diverged_step, dtype=np.int64)
+    stop = np.where(status == engine.INVALID_START, 1, np.where(ds >= 0, ds, np.inf))
+    T = jax.tree.leaves(records)[0].shape[1]
+    at = np.arange(T) * record_every
+    last = np.clip(np.searchsorted(at, stop, side="left") - 1, 0, T - 1)  # [runs]
+    keep = at[None, :] < stop[:, None]  # [runs, T]
+    bad = status == engine.INVALID_START
+
+    def hold(a: np.ndarray) -> np.ndarray:
+        held = a[np.arange(len(a)), last]  # [runs, ...]
+        m = keep.reshape(*keep.shape, *(1,) * (a.ndim - 2))
+        a = np.where(m, a, held[:, None])
+        if bad.any() and np.issubdtype(a.dtype, np.floating):
+            a[bad] = np.where(np.isfinite(a[bad]), a[bad], np.inf)
+        return a
+
+    return {k: jax.tree.map(hold, v) for k, v in records.items()}

@@ -1,5 +1,8 @@
 """Second-order steps as optax transformations (dense Hessian: for small d).
 
+Under optax's contract for methods that need the objective (as ``optax.lbfgs``), the
+function comes from ``update(..., value_fn=f)``; ``saddle.descend`` passes it.
+
 ``newton`` steps −η(H + δI)⁻¹∇f: attracted to critical points of every index, it
 stays on a saddle. ``saddle_free_newton`` steps −η(|H| + δI)⁻¹∇f with
 |H| = V|Λ|Vᵀ (Dauphin et al. 2014): the negative-curvature directions are rescaled
@@ -14,58 +17,62 @@ References:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import optax
+from jax.flatten_util import ravel_pytree
 
 from saddle._checks import positive_float
 
-Fn = Callable[[jax.Array], jax.Array]
 
-
-def _second_order(fn: Fn, lr: float, damping: float, absolute: bool
+def _second_order(lr: float, damping: float, absolute: bool, what: str
                   ) -> optax.GradientTransformationExtraArgs:
-    if not callable(fn):
-        raise TypeError(f"fn must be callable (the objective [d] -> []), got {type(fn).__name__}")
+    if callable(lr):
+        raise TypeError(f"{what} takes the objective from update(..., value_fn=f) (optax's "
+                        f"contract, as saddle.descend passes it), not as an argument")
     lr = positive_float(lr, "lr")
     damping = positive_float(damping, "damping")
-    hess = jax.hessian(fn)
 
-    def init(params: jax.Array) -> optax.EmptyState:
+    def init(params: Any) -> optax.EmptyState:
         del params
         return optax.EmptyState()
 
-    def update(updates: jax.Array, state: Any, params: jax.Array | None = None,
-               **extra: Any) -> tuple[jax.Array, Any]:
-        if params is None:
-            raise ValueError("a Newton-type step needs params (the engine passes them)")
-        lam, vecs = jnp.linalg.eigh(hess(params))
+    def update(updates: Any, state: Any, params: Any = None, *, value_fn: Any = None,
+               **extra: Any) -> tuple[Any, Any]:
+        if params is None or value_fn is None:
+            raise ValueError(f"{what} needs params and value_fn (the objective) in update(); "
+                             "saddle.descend passes both")
+        flat, unravel = ravel_pytree(params)
+        g, _ = ravel_pytree(updates)
+        h = jax.hessian(lambda v: value_fn(unravel(v)))(flat)
+        lam, vecs = jnp.linalg.eigh(h)
         scale = (jnp.abs(lam) if absolute else lam) + damping
         # Where damping cancels a negative eigenvalue exactly, fall back to the identity.
         scale = jnp.where(scale == 0, 1.0, scale)
-        step = vecs @ ((vecs.T @ updates) / scale)
-        return -lr * step, state
+        step = vecs @ ((vecs.T @ g) / scale)
+        return unravel(-lr * step), state
 
     return optax.GradientTransformationExtraArgs(init, update)
 
 
-def newton(fn: Fn, lr: float = 1.0, damping: float = 1e-6) -> optax.GradientTransformationExtraArgs:
-    """Damped Newton: update ``−lr·(H + δI)⁻¹∇f`` with ``H = ∇²fn(params)`` (``[d]`` params)."""
-    return _second_order(fn, lr, damping, absolute=False)
+def newton(lr: float = 1.0, damping: float = 1e-6) -> optax.GradientTransformationExtraArgs:
+    """Damped Newton: update ``−lr·(H + δI)⁻¹g`` with ``H = ∇²f(params)`` from the
+    ``value_fn=f`` that ``update`` receives (dense Hessian of the flattened parameters)."""
+    return _second_order(lr, damping, absolute=False, what="newton")
 
 
-def saddle_free_newton(fn: Fn, lr: float = 1.0, damping: float = 1e-3
+def saddle_free_newton(lr: float = 1.0, damping: float = 1e-3
                        ) -> optax.GradientTransformationExtraArgs:
-    """Saddle-free Newton (Dauphin et al. 2014): ``−lr·(|H| + δI)⁻¹∇f``, |H| = V|Λ|Vᵀ.
+    """Saddle-free Newton (Dauphin et al. 2014): ``−lr·(|H| + δI)⁻¹g``, |H| = V|Λ|Vᵀ, with
+    ``H = ∇²f(params)`` from the ``value_fn=f`` that ``update`` receives.
 
     Example:
       >>> import saddle, numpy as np
       >>> f = saddle.objectives.get("quadratic_saddle").fn
-      >>> run = saddle.descend(f, [[0.5, 1e-3]], saddle_free_newton(f, lr=0.5), 20)
+      >>> run = saddle.descend(f, [[0.5, 1e-3]], saddle_free_newton(lr=0.5), 20)
       >>> bool(abs(run.x[0, 1]) > 0.5)
       True
     """
-    return _second_order(fn, lr, damping, absolute=True)
+    return _second_order(lr, damping, absolute=True, what="saddle_free_newton")

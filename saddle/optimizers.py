@@ -32,8 +32,10 @@ import optax.tree_utils as otu
 from saddle._checks import one_of, positive_float, positive_int
 
 __all__ = [
+    "Grid",
     "PerturbedState",
     "add_gradient_noise",
+    "grid",
     "make",
     "make_schedule",
     "names",
@@ -435,3 +437,49 @@ def make(
     if schedule == "plateau":
         opt = optax.chain(opt, optax.contrib.reduce_on_plateau(**skw))
     return optax.with_extra_args_support(opt)
+
+
+# ----------------------------------------------------------------------------- grids
+class Grid(NamedTuple):
+    """A hyper-parameter axis for ``saddle.descend``: ``optimizers`` (one structure, ``h`` of
+    them) and ``values`` (``{argument: [h]}``, the value of each varied argument per
+    optimizer)."""
+
+    optimizers: tuple[optax.GradientTransformation, ...]
+    values: dict[str, Any]
+
+
+def grid(name: str, *, schedule: str = "constant", steps: int | None = None,
+         schedule_kwargs: Mapping[str, Any] | None = None, **axes: Any) -> Grid:
+    """Optimizers ``make(name, ...)`` over the Cartesian product of the arguments given as
+    sequences (the first one varies slowest); scalar arguments are shared.
+
+    ``saddle.descend(f, x0, grid("adam", lr=[1e-3, 1e-2, 1e-1]), steps)`` runs the three
+    learning rates × all starts in one compiled program; results get a leading axis
+    ``[h]`` and ``run.hyper`` says which values each slice had.
+
+    >>> g = grid("momentum", lr=[0.1, 0.01], momentum=[0.5, 0.9])
+    >>> len(g.optimizers), g.values["lr"].tolist(), g.values["momentum"].tolist()
+    (4, [0.1, 0.1, 0.01, 0.01], [0.5, 0.9, 0.5, 0.9])
+    """
+    import itertools
+
+    import numpy as np
+
+    varied = {k: list(v) for k, v in axes.items() if isinstance(v, Sequence | np.ndarray)
+              and not isinstance(v, str)}
+    if "lr" not in axes:
+        raise ValueError("grid needs lr (a value or a sequence of values)")
+    for k, v in varied.items():
+        if not v:
+            raise ValueError(f"grid axis {k!r} is empty")
+    fixed = {k: v for k, v in axes.items() if k not in varied}
+    combos = list(itertools.product(*varied.values())) or [()]
+    opts = []
+    for combo in combos:
+        kw = {**fixed, **dict(zip(varied, combo, strict=True))}
+        lr = kw.pop("lr")
+        opts.append(make(name, lr, schedule=schedule, steps=steps,
+                         schedule_kwargs=schedule_kwargs, **kw))
+    values = {k: np.asarray([c[i] for c in combos]) for i, k in enumerate(varied)}
+    return Grid(tuple(opts), values)

@@ -1,4 +1,4 @@
-"""Initial points: drawn in an objective's box from a ``jax.random`` key."""
+"""Initial points: drawn in an objective's box, or by its own sampler, from a ``jax.random`` key."""
 
 from __future__ import annotations
 
@@ -61,3 +61,16 @@ def grid(n_per_axis: int, bounds: Bounds) -> jax.Array:
     lo, hi = _box(bounds)
     axes = [jnp.linspace(lo[i], hi[i], n_per_axis) for i in range(lo.shape[0])]
     return jnp.stack(jnp.meshgrid(*axes, indexing="ij"), -1).reshape(-1, lo.shape[0])
+
+
+def sample(key: jax.Array, n: int, obj: Objective) -> Any:
+    """``n`` starts for ``obj``: its own sampler ``obj.init`` applied to ``n`` keys split from
+    ``key`` (a pytree with a leading axis ``n``), or, without one, uniform in its box."""
+    n = positive_int(n, "n")
+    if not isinstance(obj, Objective):
+        raise TypeError(f"obj must be an Objective, got {type(obj).__name__}")
+    if obj.init is not None:
+        return jax.vmap(obj.init)(jax.random.split(key, n))
+    if obj.bounds is None:
+        raise ValueError(f"objective {obj.name!r} has neither init nor bounds to draw starts from")
+    return uniform(key, n, obj)

@@ -38,8 +38,9 @@ def test_adam_matches_a_hand_written_loop():
 def test_chunked_equals_unchunked_and_paths_are_recorded():
     obj = saddle.objectives.get("six_hump_camel")
     x0 = saddle.starts.uniform(jax.random.PRNGKey(0), 10, obj)
-    a = saddle.descend(obj, x0, optax.sgd(0.01), 100, record_every=10)
-    b = saddle.descend(obj, x0, optax.sgd(0.01), 100, record_every=10, chunk_size=3)
+    a = saddle.descend(obj, x0, optax.sgd(0.01), 100, record_every=10, record_path=True)
+    b = saddle.descend(obj, x0, optax.sgd(0.01), 100, record_every=10, record_path=True,
+                       chunk_size=3)
     for field in ("x", "loss", "grad_norm", "converged", "converged_step", "path"):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
     assert a.path.shape == (10, 11, 2) and a.path_steps.tolist() == list(range(0, 101, 10))
@@ -49,7 +50,8 @@ def test_chunked_equals_unchunked_and_paths_are_recorded():
 
 def test_divergence_is_flagged_and_outputs_stay_finite():
     x0 = np.array([[1.0, -2.0], [0.0, 0.0]])
-    run = saddle.descend(lambda x: jnp.sum(x**2), x0, optax.sgd(1.5), 500, record_every=50)
+    run = saddle.descend(lambda x: jnp.sum(x**2), x0, optax.sgd(1.5), 500, record_every=50,
+                         record_path=True)
     assert run.diverged.tolist() == [True, False]
     assert run.diverged_step[0] > 0 and run.diverged_step[1] == -1
     for arr in (run.x, run.loss, run.grad_norm, run.path, run.loss_path):

@@ -107,7 +107,7 @@ def test_gd_passes_the_chained_saddles_in_order():
     with float64():
         obj = get("chained_saddle", dim=dim)
         x0 = np.array([[0.05, 0.08, -0.06, 0.07]])
-        run = saddle.descend(obj, x0, optax.sgd(0.1), 1500, record_every=1)
+        run = saddle.descend(obj, x0, optax.sgd(0.1), 1500, record_every=1, record_path=True)
         path = np.abs(run.path[0])
         z = chain_points(dim)
         first = [int(np.argmax(np.linalg.norm(path - zk, axis=1) < 0.05)) for zk in z[1:]]

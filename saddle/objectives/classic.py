@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from saddle.objectives.core import (
+    Catalogue,
     CriticalPoint,
     Objective,
     product_points,
@@ -66,7 +67,7 @@ def himmelblau() -> Objective:
     found are all of them.
     """
     return Objective(name="himmelblau", fn=himmelblau_fn, dim=2, bounds=(-5.0, 5.0),
-                     known=derived("himmelblau"), complete=True)
+                     catalogue=Catalogue(derived("himmelblau"), complete=True))
 
 
 def six_hump_camel_fn(x: jax.Array) -> jax.Array:
@@ -83,8 +84,8 @@ def six_hump_camel() -> Objective:
     (6 minima, 7 saddles, 2 maxima) derived numerically (module docstring).
     """
     return Objective(name="six_hump_camel", fn=six_hump_camel_fn, dim=2,
-                     bounds=((-3.0, -2.0), (3.0, 2.0)), known=derived("six_hump_camel"),
-                     complete=True)
+                     bounds=((-3.0, -2.0), (3.0, 2.0)),
+                     catalogue=Catalogue(derived("six_hump_camel"), complete=True))
 
 
 def three_hump_camel_fn(x: jax.Array) -> jax.Array:
@@ -100,7 +101,8 @@ def three_hump_camel() -> Objective:
     minimum at 0, two local minima at ±(1.7476, −0.8738) and two saddles between.
     """
     return Objective(name="three_hump_camel", fn=three_hump_camel_fn, dim=2,
-                     bounds=(-5.0, 5.0), known=derived("three_hump_camel"), complete=True)
+                     bounds=(-5.0, 5.0),
+                     catalogue=Catalogue(derived("three_hump_camel"), complete=True))
 
 
 def branin_fn(x: jax.Array) -> jax.Array:
@@ -118,7 +120,7 @@ def branin() -> Objective:
     (Dixon & Szegő 1978); saddles between them derived numerically.
     """
     return Objective(name="branin", fn=branin_fn, dim=2, bounds=((-5.0, 0.0), (10.0, 15.0)),
-                     known=derived("branin"), complete=True)
+                     catalogue=Catalogue(derived("branin"), complete=True))
 
 
 def beale_fn(x: jax.Array) -> jax.Array:
@@ -135,7 +137,7 @@ def beale() -> Objective:
     points too: y = 1 is one, a saddle. Others derived numerically.
     """
     return Objective(name="beale", fn=beale_fn, dim=2, bounds=(-4.5, 4.5),
-                     known=derived("beale"), complete=True)
+                     catalogue=Catalogue(derived("beale"), complete=True))
 
 
 def goldstein_price_fn(x: jax.Array) -> jax.Array:
@@ -151,7 +153,7 @@ def goldstein_price() -> Objective:
     minima f = 30 at (−0.6, −0.4), f = 84 at (1.8, 0.2), f = 840 at (1.2, 0.8); the
     saddles and maxima between them derived numerically."""
     return Objective(name="goldstein_price", fn=goldstein_price_fn, dim=2, bounds=(-2.0, 2.0),
-                     known=derived("goldstein_price"), complete=True)
+                     catalogue=Catalogue(derived("goldstein_price"), complete=True))
 
 
 def booth_fn(x: jax.Array) -> jax.Array:
@@ -163,8 +165,8 @@ def booth() -> Objective:
     """Booth: a convex quadratic on [−10, 10]²; the only critical point is the minimum
     f = 0 at (1, 3), where both squares vanish. A sanity baseline for optimizers."""
     known = (CriticalPoint(x=(1.0, 3.0), value=0.0, kind="minimum", index=0),)
-    return Objective(name="booth", fn=booth_fn, dim=2, bounds=(-10.0, 10.0), known=known,
-                     complete=True)
+    return Objective(name="booth", fn=booth_fn, dim=2, bounds=(-10.0, 10.0),
+                     catalogue=Catalogue(known, complete=True))
 
 
 # ----------------------------------------------------------------------------- n-d functions
@@ -186,7 +188,7 @@ def rosenbrock(dim: int = 2) -> Objective:
         raise ValueError(f"rosenbrock needs dim >= 2, got dim={dim}")
     known = (CriticalPoint(x=np.ones(dim), value=0.0, kind="minimum", index=0),)
     return Objective(name="rosenbrock", fn=rosenbrock_fn, dim=dim, bounds=(-2.0, 2.0),
-                     known=known, complete=dim <= 3)
+                     catalogue=Catalogue(known, complete=dim <= 3))
 
 
 def rastrigin_fn(x: jax.Array) -> jax.Array:
@@ -213,7 +215,7 @@ def rastrigin(dim: int = 2) -> Objective:
     known = (product_points(roots, dim, f) if full else
              (CriticalPoint(x=np.zeros(dim), value=0.0, kind="minimum", index=0),))
     return Objective(name="rastrigin", fn=rastrigin_fn, dim=dim, bounds=(-5.12, 5.12),
-                     known=known, complete=full)
+                     catalogue=Catalogue(known, complete=full))
 
 
 def styblinski_tang_fn(x: jax.Array) -> jax.Array:
@@ -240,7 +242,7 @@ def styblinski_tang(dim: int = 2) -> Objective:
              (CriticalPoint(x=np.full(dim, roots[0][0]), value=f(np.full(dim, roots[0][0])),
                             kind="minimum", index=0),))
     return Objective(name="styblinski_tang", fn=styblinski_tang_fn, dim=dim, bounds=(-5.0, 5.0),
-                     known=known, complete=full)
+                     catalogue=Catalogue(known, complete=full))
 
 
 def ackley_fn(x: jax.Array) -> jax.Array:
@@ -258,7 +260,7 @@ def ackley(dim: int = 2) -> Objective:
     """
     known = (CriticalPoint(x=np.zeros(dim), value=0.0, kind="minimum", smooth=False),)
     return Objective(name="ackley", fn=ackley_fn, dim=dim, bounds=(-32.768, 32.768),
-                     known=known, complete=False)
+                     catalogue=Catalogue(known, complete=False))
 
 
 def levy_fn(x: jax.Array) -> jax.Array:
@@ -279,8 +281,8 @@ def levy(dim: int = 2) -> Objective:
     known = derived("levy") if dim == 2 else ()
     if not known:
         known = (CriticalPoint(x=np.ones(dim), value=0.0, kind="minimum", index=0),)
-    return Objective(name="levy", fn=levy_fn, dim=dim, bounds=(-10.0, 10.0), known=known,
-                     complete=False)
+    return Objective(name="levy", fn=levy_fn, dim=dim, bounds=(-10.0, 10.0),
+                     catalogue=Catalogue(known, complete=False))
 
 
 def griewank_fn(x: jax.Array) -> jax.Array:
@@ -294,4 +296,4 @@ def griewank(dim: int = 2) -> Objective:
     at the origin. Its thousands of shallow local minima are not catalogued."""
     known = (CriticalPoint(x=np.zeros(dim), value=0.0, kind="minimum", index=0),)
     return Objective(name="griewank", fn=griewank_fn, dim=dim, bounds=(-600.0, 600.0),
-                     known=known, complete=False)
+                     catalogue=Catalogue(known, complete=False))

@@ -39,13 +39,47 @@ class CriticalPoint:
         object.__setattr__(self, "value", float(self.value))
 
 
+@dataclasses.dataclass(frozen=True)
+class Catalogue:
+    """Known critical points of an objective, kept apart from its function.
+
+    points: the catalogued points (each objective's docstring says where they come from).
+    complete: True when ``points`` lists *every* critical point inside the objective's box.
+    """
+
+    points: tuple[CriticalPoint, ...] = ()
+    complete: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "points", tuple(self.points))
+        for p in self.points:
+            if not isinstance(p, CriticalPoint):
+                raise TypeError(f"catalogue points must be CriticalPoint, got {type(p).__name__}")
+
+    @property
+    def global_min(self) -> CriticalPoint | None:
+        """The lowest catalogued minimum (None without one)."""
+        minima = [p for p in self.points if p.kind == "minimum"]
+        return min(minima, key=lambda p: p.value) if minima else None
+
+    def x(self, kind: str | None = None, dim: int | None = None) -> np.ndarray:
+        """Catalogued locations ``[m, d]`` (of one ``kind`` if given)."""
+        pts = [p.x for p in self.points if kind is None or p.kind == kind]
+        d = dim if dim is not None else (len(pts[0]) if pts else 0)
+        return np.asarray(pts, dtype=float).reshape(len(pts), d)
+
+
 def _as_bounds(bounds: Any, dim: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     try:
         lower, upper = bounds
     except (TypeError, ValueError):
         raise ValueError(f"bounds must be a pair (lower, upper), got {bounds!r}") from None
-    lo = np.broadcast_to(np.asarray(lower, dtype=float), (dim,))
-    hi = np.broadcast_to(np.asarray(upper, dtype=float), (dim,))
+    try:
+        lo = np.broadcast_to(np.asarray(lower, dtype=float), (dim,))
+        hi = np.broadcast_to(np.asarray(upper, dtype=float), (dim,))
+    except ValueError:
+        raise ValueError(f"bounds must be scalars or length-{dim} vectors, got "
+                         f"{bounds!r}") from None
     if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
         raise ValueError(f"bounds must be finite, got lower={lo.tolist()}, upper={hi.tolist()}")
     if np.any(hi <= lo):
@@ -53,66 +87,132 @@ def _as_bounds(bounds: Any, dim: int) -> tuple[tuple[float, ...], tuple[float, .
     return tuple(lo.tolist()), tuple(hi.tolist())
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False)
 class Objective:
-    """A pure scalar function of one flat vector, with a box for starts and known critical points.
+    """A pure scalar function of parameters: a flat vector ``[d]`` or any pytree.
 
     Attributes:
-      fn: ``[d] -> []``, written with ``jax.numpy`` so that grad, hessian and vmap apply.
-        Works in float32 and float64 (the input's dtype decides).
-      dim: ``d``.
-      bounds: ``(lower[d], upper[d])``; scalars broadcast. Starts are drawn in this box.
+      fn: ``fn(params) -> []``, or ``fn(params, batch) -> []`` when ``data`` is given;
+        written with ``jax.numpy`` so that grad, hessian and vmap apply. Works in float32
+        and float64 (the parameters' dtype decides).
+      dim: ``d`` for a flat vector ``[d]`` of parameters; ``None`` for pytree parameters
+        (then ``init`` defines their structure).
+      bounds: optional box ``(lower[d], upper[d])`` (scalars broadcast; needs ``dim``):
+        where ``saddle.starts`` draws uniform starts and the critical-point finder searches.
+      init: optional start sampler ``key -> params`` (one point), e.g. a network's own
+        initialisers; ``saddle.starts.sample`` vmaps it over keys.
+      data: optional data set, a pytree of arrays with a common leading axis of rows;
+        ``fn`` is then called as ``fn(params, batch)`` with all rows (full batch) or a
+        minibatch of them.
       name: registry name or a label for a user's function.
-      known: catalogued critical points (from the literature or derived; see each
-        objective's docstring).
-      complete: True when ``known`` lists *every* critical point inside ``bounds``.
-      global_min: the lowest catalogued minimum (filled from ``known`` if not given).
+      catalogue: known critical points (``Catalogue``), apart from the function.
 
     Example:
       >>> obj = Objective(fn=lambda x: (x**2).sum(), dim=3, bounds=(-1.0, 1.0))
+      >>> obj.params.shape
+      (3,)
     """
 
-    fn: Callable[[jax.Array], jax.Array]
-    dim: int
-    bounds: Any
+    fn: Callable[..., jax.Array]
+    dim: int | None = None
+    bounds: Any = None
+    init: Callable[[jax.Array], Any] | None = None
+    data: Any = None
     name: str = "custom"
-    known: tuple[CriticalPoint, ...] = ()
-    complete: bool = False
-    global_min: CriticalPoint | None = None
+    catalogue: Catalogue = Catalogue()
 
     def __post_init__(self) -> None:
         if not callable(self.fn):
             raise TypeError(f"fn must be callable, got {type(self.fn).__name__}")
-        positive_int(self.dim, "dim")
-        object.__setattr__(self, "bounds", _as_bounds(self.bounds, self.dim))
-        object.__setattr__(self, "known", tuple(self.known))
-        for p in self.known:
-            if len(p.x) != self.dim:
-                raise ValueError(f"known point {p.x} has {len(p.x)} coordinates, dim={self.dim}")
-        out = jax.eval_shape(self.fn, jax.ShapeDtypeStruct((self.dim,), jnp.float32))
-        if out.shape != ():
-            raise TypeError(f"fn must return a scalar for an input of shape [{self.dim}], "
-                            f"got shape {out.shape}")
-        if self.global_min is None:
-            minima = [p for p in self.known if p.kind == "minimum"]
-            if minima:
-                object.__setattr__(self, "global_min", min(minima, key=lambda p: p.value))
+        if self.init is not None and not callable(self.init):
+            raise TypeError(f"init must be callable (key -> params), got "
+                            f"{type(self.init).__name__}")
+        if self.dim is None and self.init is None:
+            raise ValueError("an Objective needs dim (flat parameters [d]) or init "
+                             "(a start sampler key -> params)")
+        if self.dim is not None:
+            positive_int(self.dim, "dim")
+        if self.bounds is not None:
+            if self.dim is None:
+                raise ValueError("bounds need dim (a box is for flat parameters [d])")
+            object.__setattr__(self, "bounds", _as_bounds(self.bounds, self.dim))
+        if not isinstance(self.catalogue, Catalogue):
+            raise TypeError(f"catalogue must be a Catalogue, got {type(self.catalogue).__name__}")
+        for p in self.catalogue.points:
+            if self.dim is not None and len(p.x) != self.dim:
+                raise ValueError(f"catalogued point {p.x} has {len(p.x)} coordinates, "
+                                 f"dim={self.dim}")
+        if self.data is not None:
+            object.__setattr__(self, "data", check_data(self.data, "data"))
+        point = self.params
+        if self.init is not None and self.dim is not None:
+            leaves = jax.tree.leaves(point)
+            if len(leaves) != 1 or leaves[0].shape != (self.dim,):
+                raise ValueError(f"init must return a vector of shape [{self.dim}] (dim), got "
+                                 f"{jax.tree.map(lambda a: a.shape, point)}")
+        args = (point,) if self.data is None else (point, self.data)
+        out = jax.eval_shape(self.fn, *args)
+        if getattr(out, "shape", None) != ():
+            raise TypeError(f"fn must return a scalar for parameters "
+                            f"{jax.tree.map(lambda a: a.shape, point)}, got "
+                            f"{getattr(out, 'shape', type(out).__name__)}")
 
-    def __call__(self, x: jax.Array) -> jax.Array:
-        return self.fn(x)
+    def __call__(self, params: Any, batch: Any = None) -> jax.Array:
+        if self.data is None and batch is None:
+            return self.fn(params)
+        return self.fn(params, self.data if batch is None else batch)
+
+    @property
+    def params(self) -> Any:
+        """Shape and dtype of one parameter point (``jax.ShapeDtypeStruct`` pytree)."""
+        if self.init is not None:
+            return jax.eval_shape(self.init, jax.random.PRNGKey(0))
+        return jax.ShapeDtypeStruct((self.dim,), jnp.float32)
 
     @property
     def lower(self) -> np.ndarray:
-        return np.asarray(self.bounds[0])
+        return np.asarray(self._box()[0])
 
     @property
     def upper(self) -> np.ndarray:
-        return np.asarray(self.bounds[1])
+        return np.asarray(self._box()[1])
+
+    def _box(self) -> tuple:
+        if self.bounds is None:
+            raise ValueError(f"objective {self.name!r} has no box (bounds=None)")
+        return self.bounds
+
+    # The catalogue, read through the objective (the function does not depend on it).
+    @property
+    def known(self) -> tuple[CriticalPoint, ...]:
+        return self.catalogue.points
+
+    @property
+    def complete(self) -> bool:
+        return self.catalogue.complete
+
+    @property
+    def global_min(self) -> CriticalPoint | None:
+        return self.catalogue.global_min
 
     def known_x(self, kind: str | None = None) -> np.ndarray:
         """Catalogued locations ``[m, d]`` (of one ``kind`` if given)."""
-        pts = [p.x for p in self.known if kind is None or p.kind == kind]
-        return np.asarray(pts, dtype=float).reshape(len(pts), self.dim)
+        return self.catalogue.x(kind, self.dim)
+
+
+def check_data(data: Any, name: str) -> Any:
+    """``data`` as a pytree of jax arrays with one common leading axis (rows), or a one-line
+    error naming ``name``."""
+    try:
+        data = jax.tree.map(jnp.asarray, data)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a pytree of arrays: {err}") from None
+    rows = {a.shape[0] if a.ndim else None for a in jax.tree.leaves(data)}
+    if len(rows) != 1 or None in rows:
+        raise ValueError(f"{name} arrays must share one leading axis (rows), got {rows}")
+    if rows == {0}:
+        raise ValueError(f"{name} has no rows")
+    return data
 
 
 # ----------------------------------------------------------------------------- registry

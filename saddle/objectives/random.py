@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from saddle._checks import positive_int
-from saddle.objectives.core import CriticalPoint, Objective, register
+from saddle.objectives.core import Catalogue, CriticalPoint, Objective, register
 
 
 def goe_matrix(key: jax.Array, k: int, n: int | None = None) -> jax.Array:
@@ -42,4 +42,4 @@ def goe_quadratic(dim: int = 2, seed: int = 0) -> Objective:
 
     known = (CriticalPoint(x=np.zeros(dim), value=0.0, kind=kind, index=index),)
     return Objective(name=f"goe_quadratic(dim={dim}, seed={seed})", fn=fn, dim=dim,
-                     bounds=(-1.0, 1.0), known=known, complete=True)
+                     bounds=(-1.0, 1.0), catalogue=Catalogue(known, complete=True))

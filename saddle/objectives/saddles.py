@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from saddle._checks import positive_float, positive_int
-from saddle.objectives.core import CriticalPoint, Objective, register
+from saddle.objectives.core import Catalogue, CriticalPoint, Objective, register
 
 # A catalogue bigger than this lists one sign pattern per point only (as classic.py caps).
 MAX_CATALOGUE = 20_000
@@ -67,8 +67,8 @@ def strict_saddle(dim: int = 2, gamma: float = 1.0) -> Objective:
         CriticalPoint(x=tuple(np.zeros(dim)), value=0.0, kind="saddle", index=1),
     )
     bound = 1.5 * max(1.0, root)
-    return Objective(name="strict_saddle", fn=fn, dim=dim, bounds=(-bound, bound), known=known,
-                     complete=True)
+    return Objective(name="strict_saddle", fn=fn, dim=dim, bounds=(-bound, bound),
+                     catalogue=Catalogue(known, complete=True))
 
 
 # ----------------------------------------------------------------------------- chained saddles
@@ -173,7 +173,8 @@ def chained_saddle(dim: int = 2, gamma: float = 1.0, curvature: float = 1.0,
                 kind = "maximum"
             known.append(CriticalPoint(x=tuple(x), value=-k * gamma / 4, kind=kind, index=index))
     return Objective(name="chained_saddle", fn=fn, dim=dim, bounds=(-1.5, 1.5),
-                     known=tuple(known), complete=2 ** (dim + 1) - 1 <= MAX_CATALOGUE)
+                     catalogue=Catalogue(tuple(known),
+                                         complete=2 ** (dim + 1) - 1 <= MAX_CATALOGUE))
 
 
 def chain_points(dim: int) -> np.ndarray:

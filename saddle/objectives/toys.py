@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from saddle.objectives.core import CriticalPoint, Objective, register, roots_1d
+from saddle.objectives.core import Catalogue, CriticalPoint, Objective, register, roots_1d
 
 
 def xcos_fn(x: jax.Array) -> jax.Array:
@@ -37,8 +37,8 @@ def xcos() -> Objective:
         CriticalPoint(x=(x,), value=x * np.cos(pi * x), kind=kind, index=int(kind == "maximum"))
         for x, kind in roots_1d(dg, d2g, -1.0, 2.0)
     )
-    return Objective(name="xcos", fn=xcos_fn, dim=1, bounds=(-1.0, 2.0), known=known,
-                     complete=True)
+    return Objective(name="xcos", fn=xcos_fn, dim=1, bounds=(-1.0, 2.0),
+                     catalogue=Catalogue(known, complete=True))
 
 
 def cubic_fn(x: jax.Array) -> jax.Array:
@@ -50,8 +50,8 @@ def cubic() -> Objective:
     """f(x) = x³ on [−2, 2]: f'(0) = f''(0) = 0, a degenerate critical point that is
     neither minimum nor maximum (D2L Fig. 12.1.3). The only zero of f' = 3x²."""
     known = (CriticalPoint(x=(0.0,), value=0.0, kind="degenerate"),)
-    return Objective(name="cubic", fn=cubic_fn, dim=1, bounds=(-2.0, 2.0), known=known,
-                     complete=True)
+    return Objective(name="cubic", fn=cubic_fn, dim=1, bounds=(-2.0, 2.0),
+                     catalogue=Catalogue(known, complete=True))
 
 
 def quadratic_saddle_fn(x: jax.Array) -> jax.Array:
@@ -64,7 +64,7 @@ def quadratic_saddle() -> Objective:
     Hessian diag(2, −2) has one negative eigenvalue: a strict saddle (D2L Fig. 12.1.4)."""
     known = (CriticalPoint(x=(0.0, 0.0), value=0.0, kind="saddle", index=1),)
     return Objective(name="quadratic_saddle", fn=quadratic_saddle_fn, dim=2,
-                     bounds=(-1.0, 1.0), known=known, complete=True)
+                     bounds=(-1.0, 1.0), catalogue=Catalogue(known, complete=True))
 
 
 def monkey_saddle_fn(x: jax.Array) -> jax.Array:
@@ -78,4 +78,4 @@ def monkey_saddle() -> Objective:
     second-order information cannot see."""
     known = (CriticalPoint(x=(0.0, 0.0), value=0.0, kind="degenerate"),)
     return Objective(name="monkey_saddle", fn=monkey_saddle_fn, dim=2, bounds=(-1.0, 1.0),
-                     known=known, complete=True)
+                     catalogue=Catalogue(known, complete=True))

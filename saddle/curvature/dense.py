@@ -1,4 +1,4 @@
-"""Local geometry: dense Hessians, Hessian-vector products, eigenvalues, and the kind of a point.
+"""Dense curvature (d up to a few thousand): Hessians, eigenvalues, and the kind of a point.
 
 Precision. In float32 (JAX's default) Hessian eigenvalues carry a relative error of
 about 1e-6·‖H‖, so eigenvalues below the default tolerance √ε·(1 + ‖H‖) ≈ 3e-4·(1 + ‖H‖)
@@ -39,11 +39,6 @@ def _check_scalar(fn: Fn, x: jax.Array) -> None:
     if out.shape != ():
         raise TypeError(f"f must return a scalar for a point of shape {x.shape[1:]}, "
                         f"got shape {out.shape}")
-
-
-def hvp(f: Fn, x: jax.Array, v: jax.Array) -> jax.Array:
-    """Hessian-vector product ``H(x) v`` for ``x, v`` of shape ``[d]`` (forward-over-reverse)."""
-    return jax.jvp(jax.grad(f), (x,), (v,))[1]
 
 
 def hessian(f: Fn | Objective, xs: Any) -> jax.Array:
