@@ -1,4 +1,5 @@
-"""Initial points: drawn in an objective's box from a ``jax.random`` key."""
+"""Initial points: drawn in an objective's box, or on a sphere around a point, from a ``jax.random``
+key."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from saddle._checks import positive_int
+from saddle._checks import as_point, positive_float, positive_int
 from saddle.objectives.core import Objective, _as_bounds
 
 Bounds = Any  # (lower[d], upper[d]) or an Objective
@@ -61,3 +62,14 @@ def grid(n_per_axis: int, bounds: Bounds) -> jax.Array:
     lo, hi = _box(bounds)
     axes = [jnp.linspace(lo[i], hi[i], n_per_axis) for i in range(lo.shape[0])]
     return jnp.stack(jnp.meshgrid(*axes, indexing="ij"), -1).reshape(-1, lo.shape[0])
+
+
+def sphere(key: jax.Array, n: int, center: Any, radius: float) -> jax.Array:
+    """``[n, d]`` points uniform on the sphere ``‖x − center‖ = radius`` around ``center``
+    ``[d]``: ``center + radius·g/‖g‖`` with ``g ~ N(0, I_d)`` (rotation invariance of the
+    Gaussian makes ``g/‖g‖`` uniform). Drawn in jax's default float dtype."""
+    n = positive_int(n, "n")
+    c = as_point(center, "center")
+    radius = positive_float(radius, "radius")
+    g = jax.random.normal(key, (n, c.shape[0]))
+    return c.astype(g.dtype) + radius * (g / jnp.linalg.norm(g, axis=1, keepdims=True))
