@@ -121,13 +121,15 @@ def test_verdict(result):
     assert s["verdict"] == "confirmed" and "quadratic_saddle" in s["because"]
     entry = {"gd_theory": {"start_corrected_estimate": 100.0}}
 
-    def word(*medians):
-        saddles = {f"s{i}": {**entry, "optimizers": {"gd": {"median": float(v),
-                                                            "median_censored": v >= 256}}}
-                   for i, v in enumerate(medians)}
+    def word(*medians, half=2.0):
+        saddles = {f"s{i}": {**entry, "optimizers": {"gd": {
+            "median": float(v), "ci_low": v - half, "ci_high": min(v + half, 256),
+            "median_censored": v >= 256, "ci_high_censored": v + half >= 256}}}
+            for i, v in enumerate(medians)}
         return esc.verdict(cfg, saddles)["verdict"]
 
     assert word(104) == "confirmed" and word(120) == "refuted" and word(90, 103) == "depends"
+    assert word(108) == "refuted" and word(108, half=4) == "confirmed"  # the CI decides
     assert word(256) == "refuted"  # censored at a budget already 2.56× the estimate
     assert esc.verdict(cfg, {"m": {"gd_theory": {"start_corrected_estimate": None},
                                    "optimizers": {}}})["verdict"] == "inconclusive"
