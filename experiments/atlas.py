@@ -14,12 +14,14 @@ in one ``jit(vmap(scan))`` per optimizer; end points are assigned to the nearest
 critical point within 1% of the box diagonal, converged or not (RMSprop hovers at a
 distance ~η from its minimum without meeting the gradient tolerance; it still
 chose a basin). "Converged" (‖∇f‖ < grad_tol at the end) is reported separately.
-Basin probabilities carry Wilson 95% intervals; runs that diverged or ended far from
-every critical point are reported as their own shares.
+Basin probabilities (``saddle.basin_stats``) carry Wilson 95% intervals; runs that
+diverged or ended far from every critical point are reported as their own shares.
 
 Expected (Himmelblau, defaults): 9 critical points (4 minima, 4 saddles, 1 maximum);
 every optimizer converges from > 99% of starts; basin shares differ between
-optimizers by more than their CIs (e.g. GD vs Adam at the minimum (3, 2)).
+optimizers by more than their CIs (e.g. GD vs Adam at the minimum (3, 2)). Verdict
+(summary.json): "confirmed" when two optimizers' shares of a minimum have disjoint 95%
+intervals and GD ended at no saddle.
 
 Run: python -m experiments.atlas                    (about 25 s on 2 CPU cores)
      python -m experiments.atlas --objective six_hump_camel
@@ -28,6 +30,7 @@ Run: python -m experiments.atlas                    (about 25 s on 2 CPU cores)
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import jax
 import matplotlib.colors as mcolors
@@ -41,25 +44,34 @@ from saddle import plot as splot
 DEFAULT_LR = {"gd": 0.01, "momentum": 0.002, "nesterov": 0.002, "adagrad": 0.5,
               "rmsprop": 0.01, "adam": 0.05, "adamw": 0.05, "amsgrad": 0.05,
               "adabelief": 0.05, "lion": 0.005, "perturbed_gd": 0.01, "noisy_gd": 0.01}
+OBJECTIVES = tuple(n for n in saddle.objectives.names()  # n-d families at their default d = 2
+                   if saddle.objectives.is_n_dim(n) or saddle.objectives.get(n).dim == 2)
+
+
+def _field(default, text: str):
+    return dataclasses.field(default=default, metadata={"help": text})
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:
-    objective: str = "himmelblau"
-    optimizers: tuple[str, ...] = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
-    lrs: tuple[float, ...] = ()  # one per optimizer; empty: DEFAULT_LR
-    n_starts: int = 4096
-    grid: int = 100
-    steps: int = 2000
-    grad_tol: float = 1e-3
-    n_paths: int = 6
-    seed: int = 0
+    objective: str = _field("himmelblau", f"2-D objective, one of: {', '.join(OBJECTIVES)}")
+    optimizers: tuple[str, ...] = _field(
+        ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"),
+        f"optimizers compared, from: {', '.join(optimizers.names())}")
+    lrs: tuple[float, ...] = _field((), "one learning rate per optimizer; empty: " + ", ".join(
+        f"{k} {v:g}" for k, v in DEFAULT_LR.items()))
+    n_starts: int = _field(4096, "uniform starts, the same for every optimizer")
+    grid: int = _field(100, "basin maps: grid × grid starts over the box")
+    steps: int = _field(2000, "optimizer steps per run")
+    grad_tol: float = _field(1e-3, "a run has converged when ‖∇f‖ < grad_tol at its end")
+    n_paths: int = _field(6, "sample paths drawn per optimizer")
+    seed: int = _field(0, "PRNG seed")
 
     def __post_init__(self) -> None:
         obj = saddle.objectives.get(self.objective)  # unknown names fail here, listing known
         if obj.dim != 2:
             raise ValueError(f"objective must be 2-D for an atlas, {self.objective!r} has "
-                             f"dim={obj.dim}")
+                             f"dim={obj.dim}; 2-D: {', '.join(OBJECTIVES)}")
         for name in self.optimizers:
             if name not in optimizers.names():
                 raise ValueError(f"unknown optimizer {name!r} in optimizers; known: "
@@ -83,6 +95,11 @@ class Config:
         return self.lrs[self.optimizers.index(name)] if self.lrs else DEFAULT_LR[name]
 
 
+def assign_tol(obj: saddle.Objective) -> float:
+    """End points within 1% of the box diagonal of a critical point belong to it."""
+    return 0.01 * float(np.linalg.norm(obj.upper - obj.lower))
+
+
 def critical_points(cfg: Config, key: jax.Array) -> dict[str, np.ndarray]:
     obj = saddle.objectives.get(cfg.objective)
     cps = saddle.find_critical_points(obj, key=key, n_starts=max(4096, cfg.n_starts))
@@ -102,11 +119,10 @@ def descend_all(cfg: Config, name: str, cp_x: np.ndarray, key: jax.Array) -> dic
     run = saddle.descend(obj, x0, opt, cfg.steps, key=key, grad_tol=cfg.grad_tol)
     path = saddle.descend(obj, paths0, opt, cfg.steps, key=key, grad_tol=cfg.grad_tol,
                           record_every=max(1, cfg.steps // 200), record_path=True)
-    tol = 0.01 * float(np.linalg.norm(obj.upper - obj.lower))
-    labels = saddle.basins.assign(run.x, cp_x, tol, run.diverged)
     n = cfg.n_starts
-    return {"labels": labels[:n], "map": labels[n:], "converged_step": run.converged_step[:n],
-            "converged": run.converged[:n], "diverged": run.diverged[:n],
+    return {"x_end": run.x[:n], "diverged": run.diverged[:n],
+            "map": saddle.basins.assign(run.x[n:], cp_x, assign_tol(obj), run.diverged[n:]),
+            "converged_step": run.converged_step[:n], "converged": run.converged[:n],
             "end_loss": run.loss[:n], "path": path.path}
 
 
@@ -126,6 +142,37 @@ def _cp_label(data: dict, i: int) -> str:
     return f"{data['cp_kind'][i]} ({x[0]:.3f}, {x[1]:.3f})"
 
 
+def basins(cfg: Config, data: dict, name: str) -> saddle.BasinStats:
+    """Basin shares of optimizer ``name`` over all critical points (Wilson 95% CIs)."""
+    return saddle.basin_stats(data[f"{name}__x_end"], data["cp_x"],
+                              assign_tol(saddle.objectives.get(cfg.objective)),
+                              data[f"{name}__diverged"])
+
+
+def verdict(cfg: Config, data: dict) -> dict:
+    """Confirmed when two optimizers' shares of some minimum have disjoint 95% CIs and GD
+    (if run) ended at no saddle; refuted when neither; depends when one of the two."""
+    st = {name: basins(cfg, data, name) for name in cfg.optimizers}
+    gaps = [(max(st[a].ci_low[i] - st[b].ci_high[i], st[b].ci_low[i] - st[a].ci_high[i]), a, b, i)
+            for a, b in itertools.combinations(cfg.optimizers, 2)
+            for i in np.flatnonzero(data["cp_kind"] == "minimum")]
+    tested, because = [], []
+    if gaps:  # the pair and minimum whose intervals lie furthest apart
+        gap, a, b, i = max(gaps, key=lambda g: g[0])
+        tested.append(gap > 0)
+        because.append(f"{_cp_label(data, i)}: " + " vs ".join(
+            f"{o} {st[o].probs[i]:.3f} [{st[o].ci_low[i]:.3f}, {st[o].ci_high[i]:.3f}]"
+            for o in (a, b)) + ("" if gap > 0 else " (the most different shares overlap)"))
+    if "gd" in st:
+        at = int(np.sum(np.isin(st["gd"].labels, np.flatnonzero(data["cp_kind"] == "saddle"))))
+        tested.append(at == 0)
+        because.append(f"GD ended at a saddle in {at} of {st['gd'].n} runs (95% upper bound "
+                       f"{float(saddle.wilson_interval(at, st['gd'].n)[1]):.2g})")
+    word = ("inconclusive" if not tested else "confirmed" if all(tested)
+            else "refuted" if not any(tested) else "depends")
+    return {"verdict": word, "because": "; ".join(because) or "one optimizer, no GD"}
+
+
 def summarize(cfg: Config, data: dict) -> dict:
     obj = saddle.objectives.get(cfg.objective)
     m = len(data["cp_x"])
@@ -135,6 +182,8 @@ def summarize(cfg: Config, data: dict) -> dict:
                for x in data["cp_x"]]
     out = {
         "objective": cfg.objective,
+        "claim": "the basin a run ends in depends on the optimizer; GD ends at no saddle",
+        **verdict(cfg, data),
         "critical_points": [
             {"x": data["cp_x"][i], "value": data["cp_value"][i], "index": int(data["cp_index"][i]),
              "kind": str(data["cp_kind"][i]), "eigenvalues": data["cp_eigenvalues"][i],
@@ -144,22 +193,19 @@ def summarize(cfg: Config, data: dict) -> dict:
         "optimizers": {},
     }
     for name in cfg.optimizers:
-        labels = data[f"{name}__labels"]
-        n = len(labels)
-        counts = np.bincount(labels[labels >= 0], minlength=m)
-        lo, hi = saddle.wilson_interval(counts, n)
+        st = basins(cfg, data, name)
         steps = data[f"{name}__converged_step"]
         steps = steps[steps >= 0]
         out["optimizers"][name] = {
             "lr": cfg.lr(name),
-            "basins": {_cp_label(data, i): {"probability": counts[i] / n, "ci_low": lo[i],
-                                            "ci_high": hi[i]}
-                       for i in range(m) if counts[i] or data["cp_kind"][i] == "minimum"},
+            "basins": {_cp_label(data, i): {"probability": st.probs[i], "ci_low": st.ci_low[i],
+                                            "ci_high": st.ci_high[i]}
+                       for i in range(m) if st.counts[i] or data["cp_kind"][i] == "minimum"},
             "converged_fraction": float(np.mean(data[f"{name}__converged"])),
-            "diverged_fraction": float(np.mean(data[f"{name}__diverged"])),
-            "unassigned_fraction": float(np.mean(labels == saddle.basins.UNASSIGNED)),
+            "diverged_fraction": st.diverged,
+            "unassigned_fraction": st.unassigned,
             "at_saddle_fraction": float(np.mean(np.isin(
-                labels, np.flatnonzero(data["cp_kind"] == "saddle")))),
+                st.labels, np.flatnonzero(data["cp_kind"] == "saddle")))),
             "median_steps": float(np.median(steps)) if steps.size else None,
         }
     return out
@@ -193,16 +239,10 @@ def plot(cfg: Config, data: dict) -> dict:
 
     # (b) basin probabilities with Wilson 95% CIs
     ax = top[1]
-    width = 0.8 / k
-    for j, name in enumerate(cfg.optimizers):
-        labels = data[f"{name}__labels"]
-        n = len(labels)
-        counts = np.array([np.sum(labels == i) for i in minima])
-        p = counts / n
-        lo_ci, hi_ci = saddle.wilson_interval(counts, n)
-        xs = np.arange(len(minima)) + (j - (k - 1) / 2) * width
-        ax.bar(xs, p, width, color=opt_colors[j], label=name,
-               yerr=[p - lo_ci, hi_ci - p], capsize=1.5, error_kw=dict(lw=0.7))
+    st = [basins(cfg, data, name) for name in cfg.optimizers]
+    splot.grouped_intervals(ax, *([getattr(s, f)[minima] for s in st]
+                                  for f in ("probs", "ci_low", "ci_high")),
+                            names=cfg.optimizers, colors=opt_colors, bars=True)
     ax.set_xticks(np.arange(len(minima)),
                   [f"({x[0]:.2f}, {x[1]:.2f})" for x in data["cp_x"][minima]],
                   rotation=30, ha="right")
@@ -215,11 +255,7 @@ def plot(cfg: Config, data: dict) -> dict:
     # (c) steps to converge (ECDF)
     ax = top[2]
     for j, name in enumerate(cfg.optimizers):
-        s = np.sort(data[f"{name}__converged_step"])
-        s = s[s >= 0]
-        if s.size:
-            ax.step(s, np.arange(1, s.size + 1) / len(data[f"{name}__labels"]),
-                    color=opt_colors[j], label=name, where="post")
+        splot.ecdf(ax, data[f"{name}__converged_step"], color=opt_colors[j], label=name)
     ax.set(xscale="log", xlabel="steps to converge (‖∇f‖ < tol for good)",
            ylabel="fraction of runs", title="(c) time to converge", ylim=(0, 1.02))
 

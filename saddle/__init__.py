@@ -13,18 +13,22 @@ from saddle import (
     curvature,
     descent,
     engine,
+    escape,
     experiment,
     monitors,
     newton,
     objectives,
     optimizers,
     starts,
+    stats,
 )
-from saddle.basins import BasinStats, basin_stats, wilson_interval
-from saddle.critical import CriticalPoints, EscapeDirection, escape_direction, find_critical_points
+from saddle.basins import BasinStats, basin_stats
+from saddle.critical import CriticalPoints, find_critical_points
 from saddle.curvature import Classification, classify, eigenvalues, hessian, hvp
 from saddle.descent import Escape, Run, descend
+from saddle.escape import EscapeDirection, escape_direction
 from saddle.objectives import Catalogue, CriticalPoint, Objective
+from saddle.stats import wilson_interval
 
 __version__ = "0.1.0"
 
@@ -48,6 +52,7 @@ __all__ = [
     "descent",
     "eigenvalues",
     "engine",
+    "escape",
     "escape_direction",
     "experiment",
     "find_critical_points",
@@ -58,5 +63,6 @@ __all__ = [
     "objectives",
     "optimizers",
     "starts",
+    "stats",
     "wilson_interval",
 ]

@@ -1,4 +1,7 @@
-"""Which minimum each run ended in, and basin probabilities with 95% confidence intervals."""
+"""Which minimum each run ended in, and basin probabilities with 95% confidence intervals.
+
+``wilson_interval`` lives in ``saddle.stats`` and is re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -6,65 +9,108 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from saddle._checks import positive_float
+from saddle.stats import wilson_interval
+
+__all__ = ["DIVERGED", "UNASSIGNED", "BasinStats", "assign", "basin_map", "basin_stats", "cluster",
+           "time_to_converge", "wilson_interval"]
 
 UNASSIGNED, DIVERGED = -1, -2
 
 
-def wilson_interval(hits: Any, n: Any, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a binomial proportion ``hits / n`` (95% for ``z = 1.96``).
+_CHUNK = 1 << 16  # end points per k-d tree query: memory O(chunk·d) besides the labels
+_TIE = 1e-9  # a second reference this close (relatively) is resolved by direct distances
 
-    Unlike the normal (Wald) interval it stays inside [0, 1] and is not empty at
-    ``hits = 0``: its upper end is then ``z² / (n + z²)``.
 
-    Args:
-        hits: number of successes, ``0 <= hits <= n`` (scalar or array).
-        n: number of trials, ``>= 1`` (scalar or array, broadcast with ``hits``).
-        z: standard-normal quantile of the two-sided level.
+def _as_minima(minima_x: Any, d: int) -> np.ndarray:
+    """Reference points as ``[m, d]`` float64 (one point may be given as ``[d]``)."""
+    try:
+        ref = np.asarray(minima_x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"minima_x must be an array of points [m, d], got {minima_x!r}") from None
+    if ref.size == 0:
+        return np.zeros((0, d))
+    if ref.ndim == 1 and ref.shape[0] == d:
+        ref = ref[None]
+    if ref.ndim != 2 or ref.shape[1] != d:
+        raise ValueError(f"minima_x must have shape [m, {d}] (d of x_end), got shape {ref.shape}")
+    if not np.all(np.isfinite(ref)):
+        raise ValueError(f"minima_x has {int(np.sum(~np.isfinite(ref).all(1)))} row(s) with "
+                         f"non-finite values")
+    return ref
 
-    Returns:
-        ``(low, high)`` as float64 arrays (0-d for scalar input).
 
-    >>> [round(float(v), 4) for v in wilson_interval(5, 10)]
-    [0.2366, 0.7634]
+def _as_ends(x_end: Any) -> np.ndarray:
+    try:
+        x = np.asarray(x_end)
+    except (TypeError, ValueError):
+        raise ValueError(f"x_end must be an array of points [n, d], got {x_end!r}") from None
+    if x.ndim != 2 or x.shape[1] < 1 or not np.issubdtype(x.dtype, np.number):
+        raise ValueError(f"x_end must be a numeric array of shape [n, d], got shape {x.shape} "
+                         f"and dtype {x.dtype}")
+    return x
 
-    References:
-        E. B. Wilson, "Probable inference, the law of succession, and statistical
-        inference", JASA 22 (1927) 209–212.
+
+def _brute(x: np.ndarray, ref: np.ndarray, tol: float) -> np.ndarray:
+    """Nearest reference within ``tol`` by direct distances, lowest index on ties (in row
+    chunks of ≤ 2²¹ distances)."""
+    out = np.empty(len(x), dtype=np.int64)
+    rows = max(1, (1 << 21) // (len(ref) * ref.shape[1]))
+    for lo in range(0, len(x), rows):
+        dist = np.linalg.norm(x[lo:lo + rows, None, :] - ref[None], axis=-1)
+        out[lo:lo + rows] = np.where(dist.min(axis=1) <= tol, dist.argmin(axis=1), UNASSIGNED)
+    return out
+
+
+def _nearest(x: np.ndarray, ref: np.ndarray, tree: cKDTree, tol: float) -> np.ndarray:
+    dist, idx = tree.query(x, k=2, distance_upper_bound=tol * (1 + 1e-6))
+    found = np.isfinite(dist[:, 0])
+    tie = found & (dist[:, 1] <= dist[:, 0] * (1 + _TIE))
+    out = np.full(len(x), UNASSIGNED, dtype=np.int64)
+    one = np.flatnonzero(found & ~tie)
+    # the tree's distance decided the candidate; the tolerance is applied to the same
+    # ‖x − c‖ (numpy's norm) as the direct rule, so boundary cases agree bit for bit
+    inside = np.linalg.norm(x[one] - ref[idx[one, 0]], axis=1) <= tol
+    out[one[inside]] = idx[one[inside], 0]
+    if tie.any():
+        out[tie] = _brute(x[tie], ref, tol)
+    return out
+
+
+def assign(x_end: Any, minima_x: Any, tol: float, diverged: Any = None) -> np.ndarray:
+    """Label ``[n]`` of the nearest reference point (minimum) within distance ``tol`` of each
+    end point.
+
+    Label ``i`` for the nearest of ``minima_x`` ``[m, d]`` (or one point ``[d]``) within
+    ``tol`` (Euclidean; the lowest index on exact ties), ``UNASSIGNED`` (−1) if none,
+    ``DIVERGED`` (−2) where ``diverged`` ``[n]`` is true or the end point ``[n, d]`` is not
+    finite. A k-d tree (``scipy.spatial.cKDTree``) over the minima answers the queries in
+    chunks of end points: memory O(n + m·d), time O(n log m).
     """
-    hits, n = np.broadcast_arrays(
-        np.asarray(hits, dtype=np.float64), np.asarray(n, dtype=np.float64)
-    )
-    if np.any(n < 1):
-        raise ValueError(f"n must be >= 1, got {n.min()}")
-    if np.any((hits < 0) | (hits > n)):
-        raise ValueError("hits must lie in [0, n]")
-    if not (np.isfinite(z) and z > 0):
-        raise ValueError(f"z must be a finite number > 0, got {z!r}")
-    p = hits / n
-    z2 = z * z
-    denom = 1.0 + z2 / n
-    center = (p + z2 / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    # min/max with p̂: at hits = n rounding would put the upper end at 1 − 2⁻⁵³ < p̂ = 1
-    return (np.minimum(np.clip(center - half, 0.0, 1.0), p),
-            np.maximum(np.clip(center + half, 0.0, 1.0), p))
-
-
-def assign(x_end: Any, reference: Any, tol: float, diverged: Any = None) -> np.ndarray:
-    """Label ``[n]`` of the nearest reference point ``[m, d]`` within distance ``tol`` of
-    each end point ``[n, d]``; ``UNASSIGNED`` (−1) if none, ``DIVERGED`` (−2) where flagged."""
-    x_end = np.asarray(x_end, dtype=float)
-    reference = np.asarray(reference, dtype=float).reshape(-1, x_end.shape[1])
+    x = _as_ends(x_end)
+    n, d = x.shape
+    ref = _as_minima(minima_x, d)
     tol = positive_float(tol, "tol")
-    if len(reference) == 0:
-        labels = np.full(len(x_end), UNASSIGNED)
-    else:
-        dist = np.linalg.norm(x_end[:, None, :] - reference[None], axis=-1)
-        labels = np.where(dist.min(axis=1) <= tol, dist.argmin(axis=1), UNASSIGNED)
     if diverged is not None:
-        labels = np.where(np.asarray(diverged, dtype=bool), DIVERGED, labels)
+        div = np.asarray(diverged)
+        if div.shape != (n,):
+            raise ValueError(f"diverged must have shape [{n}] (one flag per end point), got "
+                             f"shape {div.shape}")
+        div = div.astype(bool)
+    labels = np.full(n, UNASSIGNED, dtype=np.int64)
+    tree = cKDTree(ref) if len(ref) else None
+    for lo in range(0, n, _CHUNK):
+        xc = x[lo:lo + _CHUNK].astype(np.float64, copy=False)
+        lab = labels[lo:lo + _CHUNK]
+        bad = ~np.isfinite(xc).all(axis=1)
+        if diverged is not None:
+            bad |= div[lo:lo + _CHUNK]
+        lab[bad] = DIVERGED
+        if tree is not None and not bad.all():
+            ok = np.flatnonzero(~bad)
+            lab[ok] = _nearest(xc if ok.size == len(xc) else xc[ok], ref, tree, tol)
     return labels
 
 
@@ -86,11 +132,12 @@ class BasinStats:
 def basin_stats(x_end: Any, minima_x: Any, tol: float = 1e-2, diverged: Any = None) -> BasinStats:
     """Basin probabilities of the minima ``[m, d]`` from end points ``[n, d]`` (Wilson 95% CIs).
 
-    Diverged runs (flagged by ``diverged`` ``[n]``) count in ``n`` as their own share,
-    so the probabilities, the unassigned and the diverged share sum to 1.
+    Labels from ``assign``. Diverged runs (flagged by ``diverged`` ``[n]``, or ending at a
+    non-finite point) count in ``n`` as their own share, so the probabilities, the
+    unassigned and the diverged share sum to 1.
     """
     labels = assign(x_end, minima_x, tol, diverged)
-    m = np.asarray(minima_x, dtype=float).reshape(-1, np.shape(x_end)[1]).shape[0]
+    m = _as_minima(minima_x, _as_ends(x_end).shape[1]).shape[0]
     n = len(labels)
     counts = np.bincount(labels[labels >= 0], minlength=m)
     lo, hi = wilson_interval(counts, n)

@@ -92,15 +92,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from saddle._checks import as_point, one_of, positive_float, positive_int
+from saddle._checks import one_of, positive_float, positive_int
 from saddle.basins import cluster
-from saddle.curvature import default_eig_tol, hessian, kind_codes
+from saddle.curvature import default_eig_tol, kind_codes
+from saddle.escape import EscapeDirection, escape_direction  # noqa: F401  (moved; re-exported)
 from saddle.objectives.core import KINDS, Objective
 from saddle.precision import float64
 
@@ -366,43 +366,3 @@ def find_critical_points(
         outside=int(np.sum(converged & ~inside)), grad_tol=grad_tol,
         gradient_flat=x[frep], gradient_flat_grad_norm=gn[frep], gradient_flat_hits=fhits,
         diverged=int(np.sum(~finite)), method=method)
-
-
-# ----------------------------------------------------------------------------- escaping
-@dataclasses.dataclass(frozen=True)
-class EscapeDirection:
-    """The most negative curvature direction at a point.
-
-    vector ``[d]``: unit eigenvector of the smallest Hessian eigenvalue (zeros when none is
-    negative). eigenvalue: that eigenvalue λ_min. exists: λ_min < −tol, i.e. a small step
-    ±ε·vector lowers f by ≈ ½|λ_min|ε² (second order; the sign of the step is free).
-    """
-
-    vector: np.ndarray
-    eigenvalue: float
-    exists: bool
-
-
-def escape_direction(f: Fn | Objective, x: Any, *, eig_tol: float | None = None) -> EscapeDirection:
-    """Direction of most negative curvature at ``x`` ``[d]`` (Li Hongyi's lecture: at a
-    saddle, step along the eigenvector u of λ_min < 0: f(x + εu) ≈ f(x) + ½λ_min ε²).
-
-    At a point whose Hessian has no eigenvalue below ``−eig_tol·(1 + max|λ|)`` (a minimum,
-    or a degenerate point) ``exists`` is False and ``vector`` is zero: the Hessian shows
-    no descent direction.
-
-    >>> import saddle
-    >>> v = saddle.escape_direction(saddle.objectives.get("quadratic_saddle"), [0.0, 0.0])
-    >>> v.exists, abs(v.vector.round(6)).tolist(), v.eigenvalue
-    (True, [0.0, 1.0], -2.0)
-    """
-    fn = f.fn if isinstance(f, Objective) else f
-    dim = f.dim if isinstance(f, Objective) else None
-    point = as_point(x, "x", dim)
-    tol = default_eig_tol(point.dtype) if eig_tol is None else positive_float(eig_tol, "eig_tol")
-    h = hessian(fn, point[None])[0]
-    eigs, vecs = (np.asarray(a) for a in jnp.linalg.eigh(h))
-    lam = float(eigs[0])
-    exists = bool(lam < -tol * (1 + np.abs(eigs).max()))
-    vec = vecs[:, 0] if exists else np.zeros_like(vecs[:, 0])
-    return EscapeDirection(vector=vec, eigenvalue=lam, exists=exists)

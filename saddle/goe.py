@@ -11,7 +11,7 @@ and ``P(H > 0) = Z₊ / Z`` with ``Z₊`` the integral of ρ's right side over `
 (de Bruijn 1955), evaluated here in float64 with numpy quadrature only
 (``log_prob_all_positive``). The reusable pieces are ``pfaffian``,
 ``log_ordered_integral`` (any weight on any finite interval); ``wilson_interval`` is
-re-exported from ``saddle.basins``.
+re-exported from ``saddle.stats``.
 
 References:
     N. G. de Bruijn, "On some multiple integrals involving determinants",
@@ -25,15 +25,15 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from saddle._checks import positive_int
-from saddle.basins import wilson_interval
 from saddle.objectives.random import goe_matrix
+from saddle.stats import wilson_interval
 
 __all__ = [
     "K_EXACT_MAX",
@@ -276,7 +276,26 @@ def negative_counts(key: jax.Array, k: int, n: int) -> jax.Array:
     return jnp.sum(eig_nk < 0, axis=-1, dtype=jnp.int32)
 
 
-def index_counts(key: jax.Array, k: int, n: int) -> np.ndarray:
-    """Histogram ``[k + 1]`` of the index over ``n`` k×k GOE matrices (entry 0: all positive)."""
+def index_counts(
+    key: jax.Array,
+    k: int,
+    n: int,
+    chunk_size: int = 50_000,
+    progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
+) -> np.ndarray:
+    """Histogram ``[k + 1]`` of the index over ``n`` k×k GOE matrices (entry 0: all positive).
+
+    Sampled in chunks of ``s = min(chunk_size, n)`` matrices, one compiled shape per k:
+    chunk ``c = 0, …, ⌈n/s⌉ − 1`` is ``negative_counts(fold_in(key, c), k, s)``, and the
+    last chunk keeps only its first ``n − c·s`` matrices. The counts are thus a function
+    of ``(key, k, n, chunk_size)``; another ``chunk_size`` draws another sample of the
+    same law. ``progress`` wraps the iterable of chunk numbers (e.g. a progress bar).
+    """
     k, n = positive_int(k, "k"), positive_int(n, "n")
-    return np.bincount(np.asarray(negative_counts(key, k, n)), minlength=k + 1)
+    s = min(positive_int(chunk_size, "chunk_size"), n)
+    chunks: Iterable[int] = range(math.ceil(n / s))
+    counts = np.zeros(k + 1, dtype=np.int64)
+    for c in chunks if progress is None else progress(chunks):
+        neg = np.asarray(negative_counts(jax.random.fold_in(key, c), k, s))[: n - c * s]
+        counts += np.bincount(neg, minlength=k + 1)
+    return counts

@@ -94,3 +94,35 @@ def trajectories(ax: Any, paths: np.ndarray, *, color: str = "#1f78b4", alpha: f
     for p in np.asarray(paths):
         ax.plot(p[:, 0], p[:, 1], color=color, alpha=alpha, lw=lw)
         ax.plot(p[0, 0], p[0, 1], ".", color=color, ms=3, alpha=alpha)
+
+
+def ecdf(ax: Any, times: Any, *, start: float = 0.5, **kwargs: Any) -> Any:
+    """Empirical CDF of times ``[n]`` (whole steps, −1 = never) as a step line from
+    ``(start, 0)``: the share of all ``n`` runs with time ≤ t, so runs that never got
+    there keep the curve below 1 (censored, not dropped). Returns the line."""
+    t = np.asarray(times)
+    s = np.sort(t[t >= 0])
+    (line,) = ax.step(np.concatenate([[start], s]), np.arange(s.size + 1) / max(t.size, 1),
+                      where="post", **kwargs)
+    return line
+
+
+def grouped_intervals(ax: Any, center: Any, low: Any, high: Any, *, names: Sequence[str],
+                      colors: Sequence[Any], bars: bool = False, width: float = 0.8,
+                      **kwargs: Any) -> np.ndarray:
+    """Estimates with intervals for ``k`` series over ``g`` groups (``center``, ``low``,
+    ``high`` ``[k, g]``): series ``j`` at x = group index + its offset in a slot of
+    ``width``, as bars with error bars (``bars``) or as points. Returns x ``[k, g]``."""
+    c, lo, hi = (np.atleast_2d(np.asarray(v, dtype=float)) for v in (center, low, high))
+    k, g = c.shape
+    w = width / k
+    xs = np.arange(g)[None, :] + (np.arange(k)[:, None] - (k - 1) / 2) * w
+    for j in range(k):
+        err = [c[j] - lo[j], hi[j] - c[j]]
+        if bars:
+            ax.bar(xs[j], c[j], w, color=colors[j], label=names[j], yerr=err,
+                   error_kw=dict(lw=0.7), **{"capsize": 1.5, **kwargs})
+        else:
+            ax.errorbar(xs[j], c[j], yerr=err, color=colors[j], label=names[j],
+                        **{"fmt": "o", "ms": 4, "capsize": 2, "lw": 1, **kwargs})
+    return xs

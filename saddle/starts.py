@@ -1,4 +1,5 @@
-"""Initial points: drawn in an objective's box, or by its own sampler, from a ``jax.random`` key."""
+"""Initial points from a ``jax.random`` key: in an objective's box, on a sphere around a point,
+or by the objective's own sampler."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from saddle._checks import positive_int
+from saddle._checks import as_point, positive_float, positive_int
 from saddle.objectives.core import Objective, _as_bounds
 
 Bounds = Any  # (lower[d], upper[d]) or an Objective
@@ -74,3 +75,14 @@ def sample(key: jax.Array, n: int, obj: Objective) -> Any:
     if obj.bounds is None:
         raise ValueError(f"objective {obj.name!r} has neither init nor bounds to draw starts from")
     return uniform(key, n, obj)
+
+
+def sphere(key: jax.Array, n: int, center: Any, radius: float) -> jax.Array:
+    """``[n, d]`` points uniform on the sphere ``‖x − center‖ = radius`` around ``center``
+    ``[d]``: ``center + radius·g/‖g‖`` with ``g ~ N(0, I_d)`` (rotation invariance of the
+    Gaussian makes ``g/‖g‖`` uniform). Drawn in jax's default float dtype."""
+    n = positive_int(n, "n")
+    c = as_point(center, "center")
+    radius = positive_float(radius, "radius")
+    g = jax.random.normal(key, (n, c.shape[0]))
+    return c.astype(g.dtype) + radius * (g / jnp.linalg.norm(g, axis=1, keepdims=True))

@@ -74,3 +74,117 @@ def test_basin_stats_accepts_one_minimum_as_a_vector_and_none():
     assert s.counts.tolist() == [2] and s.unassigned == pytest.approx(1 / 3)
     s = basin_stats(ends, np.zeros((0, 2)), tol=0.01)
     assert s.counts.tolist() == [] and s.unassigned == 1.0
+
+
+# ----------------------------------------------------------------------- k-d tree vs brute force
+def _brute_force(x, minima, tol, diverged=None):
+    """The direct rule: nearest minimum by the full [n, m] distance matrix, first index on
+    ties; non-finite or flagged end points are DIVERGED."""
+    x = np.asarray(x, dtype=float)
+    minima = np.asarray(minima, dtype=float).reshape(-1, x.shape[1])
+    labels = np.full(len(x), UNASSIGNED)
+    if len(minima):
+        dist = np.linalg.norm(x[:, None, :] - minima[None], axis=-1)
+        with np.errstate(invalid="ignore"):
+            labels = np.where(dist.min(axis=1) <= tol, dist.argmin(axis=1), UNASSIGNED)
+    bad = ~np.isfinite(x).all(axis=1)
+    if diverged is not None:
+        bad |= np.asarray(diverged, dtype=bool)
+    return np.where(bad, DIVERGED, labels)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_assign_equals_brute_force_on_random_inputs(seed):
+    rng = np.random.default_rng(seed)
+    d = 1 + seed % 3
+    m = [0, 1, 2, 7, 40, 300][seed]
+    minima = rng.uniform(-1, 1, size=(m, d))
+    if m >= 2:
+        minima[1] = minima[0]  # a duplicated minimum: an exact tie, first index wins
+    near = minima[rng.integers(m, size=400)] if m else np.zeros((400, d))
+    x = np.concatenate([near + rng.normal(scale=0.05, size=near.shape),
+                        rng.uniform(-1.5, 1.5, size=(300, d))])
+    x[::97] = np.nan
+    x[5, 0] = np.inf
+    div = rng.random(len(x)) < 0.05
+    for tol in (0.02, 0.1, 0.5, 5.0):
+        np.testing.assert_array_equal(assign(x, minima, tol), _brute_force(x, minima, tol))
+        np.testing.assert_array_equal(assign(x, minima, tol, div),
+                                      _brute_force(x, minima, tol, div))
+
+
+def test_assign_exact_ties_go_to_the_lowest_index():
+    # minima on the unit square's corners in scrambled order; end points at edge midpoints
+    # and at the centre are equidistant from 2 and 4 of them
+    minima = np.array([[1.0, 1.0], [0.0, 1.0], [1.0, 0.0], [0.0, 0.0]])
+    x = np.array([[0.5, 0.0], [0.0, 0.5], [0.5, 1.0], [1.0, 0.5], [0.5, 0.5], [0.5, 0.5 + 1e-3]])
+    labels = assign(x, minima, tol=0.75)
+    np.testing.assert_array_equal(labels, _brute_force(x, minima, 0.75))
+    assert labels.tolist() == [2, 1, 0, 0, 0, 0]
+    # tol exactly at the distance: counted inside (‖x − c‖ <= tol), as the direct rule
+    assert assign(np.array([[0.5, 0.0]]), minima, tol=0.5).tolist() == [2]
+
+
+def test_assign_equals_brute_force_on_a_lattice_with_float32_ends():
+    """End points in float32 (as descend returns them) on the 3-D Rastrigin minima."""
+    m1 = [p.x[0] for p in saddle.objectives.get("rastrigin", dim=1).known if p.kind == "minimum"]
+    minima = np.stack(np.meshgrid(m1, m1, m1, indexing="ij"), -1).reshape(-1, 3)
+    rng = np.random.default_rng(1)
+    x = (minima[rng.integers(len(minima), size=3000)]
+         + rng.normal(scale=0.3, size=(3000, 3))).astype(np.float32)
+    for tol in (0.1, 0.5):
+        np.testing.assert_array_equal(assign(x, minima, tol), _brute_force(x, minima, tol))
+
+
+def test_assign_memory_grows_by_the_labels_only():
+    """10^5 → 2·10^5 end points against the 1331 minima of 3-D Rastrigin: traced peak
+    memory may grow by at most two int64 per added end point (the labels and one copy),
+    not by the m·d·8 = 32 kB per point of an [n, m, d] distance array."""
+    import tracemalloc
+
+    m1 = [p.x[0] for p in saddle.objectives.get("rastrigin", dim=1).known if p.kind == "minimum"]
+    minima = np.stack(np.meshgrid(m1, m1, m1, indexing="ij"), -1).reshape(-1, 3)
+    assert minima.shape == (1331, 3)
+    rng = np.random.default_rng(0)
+    peaks = {}
+    for n in (100_000, 200_000):
+        x = minima[rng.integers(len(minima), size=n)] + rng.normal(scale=0.01, size=(n, 3))
+        tracemalloc.start()
+        try:
+            labels = assign(x, minima, tol=0.05)
+            peaks[n] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert np.mean(labels >= 0) > 0.999
+    assert peaks[200_000] - peaks[100_000] <= 2 * 8 * 100_000, peaks
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_minima_of_the_wrong_width_raise_naming_minima_x():
+    ends = np.zeros((4, 2))
+    for bad in (np.zeros((2, 3)), np.zeros(6), np.zeros(3), np.zeros((1, 2, 2))):
+        for call in (lambda b: assign(ends, b, 0.1), lambda b: basin_stats(ends, b, 0.1)):
+            with pytest.raises(ValueError, match=r"minima_x must have shape \[m, 2\]") as err:
+                call(bad)
+            assert "\n" not in str(err.value)
+    with pytest.raises(ValueError, match="minima_x has 1 row"):
+        assign(ends, [[0.0, np.nan]], 0.1)
+
+
+def test_non_finite_end_points_count_as_diverged():
+    ends = np.array([[0.0, 0.0], [np.nan, 0.0], [np.inf, 1.0], [5.0, 5.0]])
+    s = basin_stats(ends, np.zeros((1, 2)), tol=0.1)
+    assert s.labels.tolist() == [0, DIVERGED, DIVERGED, UNASSIGNED]
+    assert (s.diverged, s.unassigned, s.probs.tolist()) == (0.5, 0.25, [0.25])
+
+
+@pytest.mark.parametrize("x_end, diverged, match", [
+    (np.zeros(3), None, r"x_end must be a numeric array of shape \[n, d\]"),
+    (np.zeros((2, 2, 2)), None, r"x_end must be a numeric array of shape \[n, d\]"),
+    ([["a", "b"]], None, "x_end must be a numeric array"),
+    (np.zeros((3, 2)), np.zeros(4, bool), r"diverged must have shape \[3\]"),
+])
+def test_shape_errors_are_one_line_value_errors(x_end, diverged, match):
+    with pytest.raises(ValueError, match=match) as err:
+        assign(x_end, np.zeros((1, 2)), 0.1, diverged)
+    assert "\n" not in str(err.value)

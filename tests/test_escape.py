@@ -91,3 +91,160 @@ def test_escape_direction_random_goe_saddle_agrees_with_eigh():
     assert v.exists == (lam[0] < 0)
     np.testing.assert_allclose(v.eigenvalue, lam[0], rtol=1e-5)
     np.testing.assert_allclose(abs(v.vector @ vecs[:, 0]), 1.0, rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------- linear laws
+@pytest.mark.parametrize("lr, loss_drop", [(0.05, 1.0), (0.1, 0.3), (0.02, 2.0)])
+def test_exact_quadratic_cdf_against_iterating_the_linear_map(lr, loss_drop):
+    """GD on x² − y² is x ← (1 − 2η)x, y ← (1 + 2η)y: iterate it from 20 000 equally
+    spaced angles on the circle of radius ε and record the first step outside the ball or
+    below −ℓr²; its distribution over the angles is the exact CDF (up to 1/20 000)."""
+    eps, r, n = 1e-2, 0.5, 20_000
+    theta = (np.arange(n) + 0.5) * 2 * np.pi / n
+    x, y = eps * np.cos(theta), eps * np.sin(theta)
+    first = np.full(n, -1)
+    for t in range(1, 400):
+        x, y = (1 - 2 * lr) * x, (1 + 2 * lr) * y
+        out = (x * x + y * y > r * r) | (x * x - y * y < -loss_drop * r * r)
+        first[(first < 0) & out] = t
+    assert np.all(first > 0)
+    t = np.arange(400)
+    ecdf = np.searchsorted(np.sort(first), t, side="right") / n
+    cdf = saddle.escape.exact_quadratic_cdf(t, lr, eps, r, loss_drop)
+    np.testing.assert_allclose(cdf, ecdf, atol=4 / n)
+
+
+def test_sphere_median_abs_against_closed_forms_and_monte_carlo():
+    from saddle.escape import sphere_median_abs
+
+    assert sphere_median_abs(2) == pytest.approx(1 / np.sqrt(2), rel=1e-12)
+    assert sphere_median_abs(3) == pytest.approx(0.5, rel=1e-12)  # u₁ ~ U[−1, 1] in 3-D
+    rng = np.random.default_rng(1)
+    for d in (5, 10, 50):
+        u = rng.normal(size=(100_000, d))
+        a = np.abs(u[:, 0]) / np.linalg.norm(u, axis=1)
+        # the sample median's 99.9% distribution-free interval must contain the value
+        h = 3.3 * 0.5 / np.sqrt(len(a))
+        lo, hi = np.quantile(a, [0.5 - h, 0.5 + h])
+        assert lo <= sphere_median_abs(d) <= hi, d
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_growth_is_the_spectral_radius_and_what_optax_does(nesterov):
+    """(1) the spectral radius of the 2×2 companion matrix of the recursion (numpy);
+    (2) the per-step growth of optax.sgd(η, momentum=β, nesterov=...) on f = −λy²/2."""
+    beta = 0.9
+    for lr, lam in ((0.05, 1.0), (0.01, 3.0), (0.2, 0.5)):
+        a = lr * lam
+        rho = saddle.escape.momentum_growth(a, beta, nesterov)
+        b, c = ((1 + beta) * (1 + a), beta * (1 + a)) if nesterov else (1 + beta + a, beta)
+        companion = np.array([[b, -c], [1.0, 0.0]])  # y_{t+1} = b·y_t − c·y_{t−1}
+        assert rho == pytest.approx(np.max(np.abs(np.linalg.eigvals(companion))), rel=1e-12)
+        opt = optax.sgd(lr, momentum=beta, nesterov=nesterov)
+        y = jnp.array([1e-3], dtype=jnp.float32)
+        state = opt.init(y)
+        ys = []
+        for _ in range(200):
+            g = -lam * y  # ∇(−λy²/2)
+            upd, state = opt.update(g, state)
+            y = optax.apply_updates(y, upd)
+            ys.append(float(y[0]))
+            if abs(ys[-1]) > 1e20:
+                break
+        assert ys[-1] / ys[-2] == pytest.approx(rho, rel=1e-4)
+
+
+def test_cubic_valley_estimate_against_iterating_the_valley_map():
+    """Along a valley of x³ − 3xy² (the ray x < 0, y = 0: f = x³), GD is ρ ← ρ + 3ηρ²; the
+    steps from ε to r approach (1/ε − 1/r)/(3η) as ηε → 0 (relative error O(ηr·log))."""
+    lr, r = 0.01, 0.5
+    for eps in (1e-2, 1e-3):
+        rho, t = eps, 0
+        while rho <= r:
+            rho, t = rho + 3 * lr * rho * rho, t + 1
+        est = saddle.escape.cubic_valley_estimate(lr, eps, r)
+        assert abs(t - est) / est < 0.01, (eps, t, est)
+
+
+def test_linear_law_bad_inputs():
+    with pytest.raises(ValueError, match="lam_min must be a finite number < 0"):
+        saddle.escape.gd_linear_estimate(0.5, 0.1, 0.01, 1.0)
+    with pytest.raises(ValueError, match="eps must be < radius"):
+        saddle.escape.exact_quadratic_cdf([1, 2], 0.1, 1.0, 0.5)
+    with pytest.raises(ValueError, match="d must be >= 2"):
+        saddle.escape.sphere_median_abs(1)
+    with pytest.raises(ValueError, match=r"beta must be a number in \[0, 1\)"):
+        saddle.escape.momentum_growth(0.1, 1.0, False)
+
+
+# ----------------------------------------------------------------------------- escape times
+def test_escape_times_in_two_horizons_equal_one_long_run():
+    """Re-running only the starts still inside after a first horizon gives exactly the escape
+    steps of one long run, also for perturbed GD: each start keeps its own key."""
+    f = saddle.objectives.get("monkey_saddle").fn
+    x0 = saddle.starts.sphere(jax.random.PRNGKey(0), 100, np.zeros(2), 0.05)
+    e_ = saddle.Escape(np.zeros(2), radius=0.5)
+    pgd = saddle.optimizers.make("perturbed_gd", 0.03, radius=0.05, g_thres=0.1, t_thres=20)
+    keys = jax.random.split(jax.random.PRNGKey(7), 100)
+    one = saddle.descend(f, x0, pgd, 700, escape=e_, key=keys).escape_step
+    two = saddle.escape.escape_times(f, x0, pgd, 700, e_, first=200, key=jax.random.PRNGKey(7))
+    assert np.any(one > 200) and np.any((one >= 0) & (one < 200))  # both horizons used
+    np.testing.assert_array_equal(two.escape_step, one)
+    assert not two.diverged.any() and two.steps == 700
+    # With one key for the batch, noise follows the batch position: a subset re-run differs.
+    one = saddle.descend(f, x0, pgd, 700, escape=e_).escape_step
+    sub = saddle.descend(f, x0[one > 200], pgd, 700, escape=e_).escape_step
+    assert np.any(sub != one[one > 200])
+
+
+def test_escape_times_flags_runs_that_diverge_before_escaping():
+    # f = −x⁴ from x0 = 1: GD with η = 1 explodes in a few steps; the ball radius 1e6 is
+    # never left before the loss leaves max_loss_factor, so every run is "diverged"
+    f = lambda x: -jnp.sum(x**4)  # noqa: E731
+    x0 = np.array([[1.0], [1.5]])
+    t = saddle.escape.escape_times(f, x0, optax.sgd(1.0), 50,
+                                   saddle.Escape(np.zeros(1), radius=1e30))
+    direct = saddle.descend(f, x0, optax.sgd(1.0), 50,
+                            escape=saddle.Escape(np.zeros(1), radius=1e30))
+    np.testing.assert_array_equal(t.diverged, direct.diverged & (direct.escape_step < 0))
+    assert t.diverged.all() and (t.escape_step == -1).all()
+
+
+def test_escape_times_bad_inputs():
+    f = saddle.objectives.get("quadratic_saddle")
+    esc = saddle.Escape(np.zeros(2), radius=1.0)
+    with pytest.raises(ValueError, match="first must be >= 1"):
+        saddle.escape.escape_times(f, np.zeros((2, 2)), optax.sgd(0.1), 10, esc, first=0)
+    with pytest.raises(ValueError, match="x0 has d=3"):
+        saddle.escape.escape_times(f, np.zeros((2, 3)), optax.sgd(0.1), 10, esc)
+    with pytest.raises(TypeError, match=r"escape must be a saddle\.Escape"):
+        saddle.escape.escape_times(f, np.zeros((2, 2)), optax.sgd(0.1), 10, None)
+
+
+def test_escape_direction_moved_but_old_imports_work():
+    import saddle.critical
+
+    assert saddle.critical.escape_direction is saddle.escape.escape_direction
+    assert saddle.escape_direction is saddle.escape.escape_direction
+    assert saddle.critical.EscapeDirection is saddle.EscapeDirection
+
+
+def test_saddle_geometry_against_closed_forms():
+    """x² − y²: λ = (−2, 2), v = ±e_y, L = 2, D = r² (min on the circle is −r²); monkey
+    saddle x³ − 3xy²: H = 0 at c, |λ| = 6‖x‖ so L = 6r, D = r³ (f = r³cos 3θ on the circle);
+    strict_saddle in 6-D: λ = (−γ, 1, …) at c."""
+    r = 0.5
+    g = saddle.escape.saddle_geometry(saddle.objectives.get("quadratic_saddle"), [0.0, 0.0], r)
+    np.testing.assert_allclose(g.eigenvalues, [-2.0, 2.0], atol=1e-6)
+    np.testing.assert_allclose(np.abs(g.direction), [0.0, 1.0], atol=1e-6)
+    assert g.curvature_scale == pytest.approx(2.0, rel=1e-6)
+    assert g.depth == pytest.approx(r**2, rel=1e-6)
+    g = saddle.escape.saddle_geometry(saddle.objectives.get("monkey_saddle"), [0.0, 0.0], r)
+    np.testing.assert_allclose(g.eigenvalues, 0.0, atol=1e-6)
+    assert g.curvature_scale == pytest.approx(6 * r, rel=1e-5)
+    assert g.depth == pytest.approx(r**3, rel=1e-5)
+    obj = saddle.objectives.get("strict_saddle", dim=6, gamma=0.5)
+    g = saddle.escape.saddle_geometry(obj, np.zeros(6), 0.3, key=jax.random.PRNGKey(1))
+    np.testing.assert_allclose(g.eigenvalues, [-0.5, 1, 1, 1, 1, 1], atol=1e-5)
+    with pytest.raises(ValueError, match="center has d=3"):
+        saddle.escape.saddle_geometry(obj, np.zeros(3), 0.3)

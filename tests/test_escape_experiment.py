@@ -1,5 +1,5 @@
 """The escape experiment: GD on x² − y² against its exact escape-time law, chained saddles,
-the statistics, and a tiny end-to-end run."""
+the verdict, and tiny end-to-end runs (one where GD never escapes within the budget)."""
 
 import math
 
@@ -12,37 +12,8 @@ from conftest import float64
 import experiments.escape as esc
 import saddle
 from saddle import experiment, optimizers
-
-
-# ----------------------------------------------------------------------------- statistics
-def test_median_ci_uses_the_binomial_order_statistics():
-    # n = 100: the classic distribution-free 95% interval is [X_(40), X_(61)].
-    assert esc.median_ci(np.arange(1, 101)) == (50.5, 40.0, 61.0)
-    _, lo, hi = esc.median_ci(np.arange(1, 10_001))
-    assert (lo, hi) == (4902.0, 5099.0)  # n/2 ∓ 1.96·√n/2 ≈ ∓ 98
-    assert esc.median_ci([7.0]) == (7.0, 7.0, 7.0)
-
-
-def test_median_ci_covers_the_true_median_95_percent_of_the_time():
-    rng = np.random.default_rng(0)
-    x = rng.exponential(size=(2000, 51))
-    hits = [lo <= math.log(2) <= hi for _, lo, hi in map(esc.median_ci, x)]
-    assert 0.94 <= np.mean(hits) <= 0.985
-
-
-def test_never_is_censored_not_nan():
-    e = np.array([3, -1, 5, -1, -1])
-    np.testing.assert_array_equal(esc.censored(e, 100), [3, 100, 5, 100, 100])
-    s = esc._stats(e, 100)
-    assert s["median"] == 100 and s["median_censored"] and s["never_fraction"] == 0.6
-
-
-def test_sphere_median_abs_projection():
-    assert esc.sphere_median_abs(2) == pytest.approx(1 / math.sqrt(2), abs=1e-6)
-    assert esc.sphere_median_abs(3) == pytest.approx(0.5, abs=1e-6)  # u₁ ~ U[−1, 1] in 3-D
-    u = np.random.default_rng(1).normal(size=(200_000, 10))
-    mc = np.median(np.abs(u[:, 0]) / np.linalg.norm(u, axis=1))
-    assert esc.sphere_median_abs(10) == pytest.approx(mc, abs=3e-3)
+from saddle.escape import exact_quadratic_cdf, gd_linear_estimate
+from saddle.stats import censored
 
 
 # ----------------------------------------------------------------------------- GD on x² − y²
@@ -53,14 +24,14 @@ def test_gd_escape_time_on_quadratic_saddle_follows_the_exact_law(lr, loss_drop)
     while the same law shifted by one step is rejected."""
     n, eps, r = 4000, 1e-2, 0.5
     f = saddle.objectives.get("quadratic_saddle").fn
-    x0 = esc.sphere_starts(jax.random.PRNGKey(3), n, np.zeros(2), eps)
+    x0 = saddle.starts.sphere(jax.random.PRNGKey(3), n, np.zeros(2), eps)
     run = saddle.descend(f, x0, optax.sgd(lr), 300,
                          escape=saddle.Escape(np.zeros(2), radius=r, loss_drop=loss_drop * r**2))
     e = run.escape_step
     assert np.all(e > 0)
     t = np.arange(301)
     ecdf = np.searchsorted(np.sort(e), t, side="right") / n
-    cdf = esc.exact_quadratic_cdf(t, lr, eps, r, loss_drop)
+    cdf = exact_quadratic_cdf(t, lr, eps, r, loss_drop)
     crit = 1.63 / math.sqrt(n)
     assert np.max(np.abs(ecdf - cdf)) < crit
     assert np.max(np.abs(ecdf - np.concatenate([[0.0], cdf[:-1]]))) > crit  # off by one step
@@ -70,28 +41,9 @@ def test_gd_escape_time_on_quadratic_saddle_follows_the_exact_law(lr, loss_drop)
     # by log(√2)/log(1 + 2η) steps, the median start's |sin θ| = 1/√2 (when the ball
     # decides; with loss_drop = ℓ < 1 the effective radius is ≈ √ℓ·r).
     r_eff = r * math.sqrt(min(loss_drop, 1.0))
-    lin = esc.gd_linear_estimate(-2.0, lr, eps, r_eff)
-    corrected = esc.gd_linear_estimate(-2.0, lr, eps / math.sqrt(2), r_eff)
+    lin = gd_linear_estimate(-2.0, lr, eps, r_eff)
+    corrected = gd_linear_estimate(-2.0, lr, eps / math.sqrt(2), r_eff)
     assert lin < exact_median - 1 and abs(corrected - exact_median) <= 1.5
-
-
-def test_escape_steps_in_horizons_equals_one_long_run():
-    """Re-running only the starts still inside after a first horizon gives exactly the escape
-    steps of one long run, also for perturbed GD: each start keeps its own key."""
-    f = saddle.objectives.get("monkey_saddle").fn
-    x0 = esc.sphere_starts(jax.random.PRNGKey(0), 100, np.zeros(2), 0.05)
-    e_ = saddle.Escape(np.zeros(2), radius=0.5)
-    pgd = optimizers.make("perturbed_gd", 0.03, radius=0.05, g_thres=0.1, t_thres=20)
-    keys = jax.random.split(jax.random.PRNGKey(7), 100)
-    one = saddle.descend(f, x0, pgd, 700, escape=e_, key=keys).escape_step
-    ladder, div = esc.escape_steps(f, x0, pgd, 700, e_, first=200, key=jax.random.PRNGKey(7))
-    assert np.any(one > 200) and np.any((one >= 0) & (one < 200))  # both horizons used
-    np.testing.assert_array_equal(ladder, one)
-    assert not div.any()
-    # With one key for the batch, noise follows the batch position: a subset re-run differs.
-    one = saddle.descend(f, x0, pgd, 700, escape=e_).escape_step
-    sub = saddle.descend(f, x0[one > 200], pgd, 700, escape=e_).escape_step
-    assert np.any(sub != one[one > 200])
 
 
 # ----------------------------------------------------------------------------- chained saddles
@@ -109,7 +61,7 @@ def test_perturbed_gd_passes_the_chain_faster_than_gd():
                 e = saddle.descend(f, x0, optimizers.make(name, 0.1, **kw), 2000,
                                    escape=e_).escape_step
                 assert np.mean(e >= 0) > (0.9 if name == "gd" else 0.999), (d, name)
-                med[d, name] = np.median(esc.censored(e, 2000))
+                med[d, name] = np.median(censored(e, 2000))
     assert med[5, "perturbed_gd"] < 0.6 * med[5, "gd"]
     assert med[5, "gd"] / med[2, "gd"] > 2.0**3  # ≈ (1 + κ)^3 with 1 + κ ≈ 2.1
     assert med[5, "perturbed_gd"] / med[2, "perturbed_gd"] < 5  # ≈ linear in d
@@ -127,24 +79,30 @@ def result(tmp_path_factory):
                                                show_progress=False)
 
 
-def test_summary_fields(result):
+def test_summary_against_independent_values(result):
     cfg, _, res = result
     s = res.summary
     assert set(s["saddles"]) == {"quadratic_saddle", "monkey_saddle"}
-    for label, entry in s["saddles"].items():
-        assert set(entry["optimizers"]) == set(cfg.optimizers)
-        for name, o in entry["optimizers"].items():
-            assert o["ci_low"] <= o["median"] <= o["ci_high"] <= cfg.steps, (label, name)
-            assert 0 <= o["never_fraction"] <= 1 and o["n"] == cfg.n_starts
-            assert o["never_ci"][0] <= o["never_fraction"] <= o["never_ci"][1]
-            assert o["lr"] > 0
-    q = s["saddles"]["quadratic_saddle"]
+    q, m = s["saddles"]["quadratic_saddle"], s["saddles"]["monkey_saddle"]
+    # learning rates from the curvature scale: |λ| = 2 everywhere on x² − y²; the monkey
+    # saddle's Hessian [[6x, −6y], [−6y, −6x]] has |λ| = 6‖x‖, at most 6r = 3 on the ball
+    assert q["optimizers"]["gd"]["lr"] == pytest.approx(cfg.lr_scale / 2, rel=1e-6)
+    assert m["optimizers"]["gd"]["lr"] == pytest.approx(cfg.lr_scale / (6 * cfg.radius), rel=1e-5)
     assert q["gd_theory"]["lam_min"] == pytest.approx(-2.0)
-    assert q["gd_theory"]["linear_estimate"] < q["optimizers"]["gd"]["median"]
+    # GD on x² − y²: the exact law gives the median and says all 300 starts escape in budget
+    t = np.arange(cfg.steps + 1)
+    cdf = exact_quadratic_cdf(t, cfg.lr_scale / 2, cfg.eps, cfg.radius, cfg.loss_drop)
+    gd = q["optimizers"]["gd"]
+    assert 300 * (1 - cdf[-1]) < 1e-6 and gd["never_fraction"] == 0.0
+    exact_median = int(np.searchsorted(cdf, 0.5))
+    assert gd["ci_low"] - 1 <= exact_median <= gd["ci_high"] + 1
     assert q["gd_theory"]["ks_distance_to_exact"] < q["gd_theory"]["ks_1pct_threshold"]
-    assert s["saddles"]["monkey_saddle"]["gd_theory"]["linear_estimate"] is None
-    # The monkey saddle is slow for GD: many starts have not left the ball after 256 steps.
-    assert s["saddles"]["monkey_saddle"]["optimizers"]["gd"]["never_fraction"] > 0.5
+    assert m["gd_theory"]["linear_estimate"] is None
+    # The monkey saddle is slow for GD: from a start in a valley it needs
+    # (1/ε − 1/r)/(3η) = 980 steps; most starts have not left the ball after 256.
+    assert m["gd_theory"]["valley_estimate"] == pytest.approx(980, rel=1e-5)
+    assert m["optimizers"]["gd"]["never_fraction"] > 0.5
+    assert m["optimizers"]["gd"]["median_censored"]
     # Saddle-free Newton is the fastest everywhere.
     for entry in s["saddles"].values():
         meds = {k: v["median"] for k, v in entry["optimizers"].items()}
@@ -153,6 +111,28 @@ def test_summary_fields(result):
     assert chain["dims"] == [2, 3] and set(chain["per_dim"]["2"]) == {"gd", "perturbed_gd",
                                                                       "gd_float32"}
     assert chain["per_dim"]["3"]["gd"]["median"] > chain["per_dim"]["2"]["gd"]["median"]
+
+
+def test_verdict(result):
+    cfg, _, res = result
+    s = res.summary
+    # x² − y² is the only strict saddle here: its exact median (45) is within 5% of the
+    # start-corrected estimate log(r/(ε/√2))/log(1.1) = 44.7
+    assert s["verdict"] == "confirmed" and "quadratic_saddle" in s["because"]
+    entry = {"gd_theory": {"start_corrected_estimate": 100.0}}
+
+    def word(*medians, half=2.0):
+        saddles = {f"s{i}": {**entry, "optimizers": {"gd": {
+            "median": float(v), "ci_low": v - half, "ci_high": min(v + half, 256),
+            "median_censored": v >= 256, "ci_high_censored": v + half >= 256}}}
+            for i, v in enumerate(medians)}
+        return esc.verdict(cfg, saddles)["verdict"]
+
+    assert word(104) == "confirmed" and word(120) == "refuted" and word(90, 103) == "depends"
+    assert word(108) == "refuted" and word(108, half=4) == "confirmed"  # the CI decides
+    assert word(256) == "refuted"  # censored at a budget already 2.56× the estimate
+    assert esc.verdict(cfg, {"m": {"gd_theory": {"start_corrected_estimate": None},
+                                   "optimizers": {}}})["verdict"] == "inconclusive"
 
 
 def test_figures_and_rerun_reuses(result):
@@ -164,6 +144,24 @@ def test_figures_and_rerun_reuses(result):
                                       show_progress=False)
     assert again.reused
     assert experiment.to_jsonable(again.summary) == experiment.to_jsonable(res.summary)
+
+
+def test_a_budget_in_which_gd_never_escapes_plots_and_reruns(tmp_path):
+    """Regression: with a budget below every GD escape time (x² − y²: the exact law gives
+    P(T ≤ 30) = 0) plotting crashed on the empty set of escaped starts, and so did the rerun
+    that reuses the data."""
+    cfg = esc.Config(saddles=("quadratic_saddle",), optimizers=("gd",), n_starts=64, steps=30,
+                     chain_dims=())
+    assert exact_quadratic_cdf(30, cfg.lr_scale / 2, cfg.eps, cfg.radius) == 0.0
+    for reused in (False, True):
+        res = experiment.run_experiment(cfg, esc.run, esc.plot, esc.summarize, out=tmp_path,
+                                        show_progress=False)
+        assert res.reused == reused
+        assert {p.name for p in res.figures if p.suffix == ".png"} == {
+            "escape_times.png", "escape_medians.png", "gd_theory.png"}
+        gd = res.summary["saddles"]["quadratic_saddle"]["optimizers"]["gd"]
+        assert gd["never_fraction"] == 1.0 and gd["median_censored"]
+        assert res.summary["verdict"] == "inconclusive"
 
 
 # ----------------------------------------------------------------------------- bad config
@@ -179,6 +177,7 @@ def test_figures_and_rerun_reuses(result):
     ({"strict_dim": 1}, "strict_dim must be >= 2"),
     ({"chain_dims": (0, 3)}, "chain_dims must lie in 1..12"),
     ({"chain_init": 0.5}, "chain_init must be <= 0.25"),
+    ({"theory_tolerance": 0.0}, "theory_tolerance must be a finite number > 0"),
 ])
 def test_bad_config(kwargs, match):
     with pytest.raises(ValueError, match=match):

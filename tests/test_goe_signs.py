@@ -13,6 +13,7 @@ import warnings
 import jax
 import numpy as np
 import pytest
+import scipy.stats
 
 import experiments.goe_signs as gs
 from saddle import experiment, goe
@@ -178,6 +179,26 @@ def test_negative_counts_match_numpy_eigvalsh():
     np.testing.assert_array_equal(np.asarray(goe.negative_counts(key, 6, 500)), expected)
 
 
+def test_index_counts_in_chunks_of_one_shape():
+    """n = 25 000 in chunks of 7 000: chunk c draws 7 000 matrices from fold_in(key, c) and
+    the last keeps its first 4 000; one compiled program serves every chunk."""
+    key, k = jax.random.PRNGKey(5), 3
+    before = goe.negative_counts._cache_size()
+    calls = []
+    counts = goe.index_counts(key, k, 25_000, chunk_size=7_000,
+                              progress=lambda it: (calls.append(len(it)), it)[1])
+    assert goe.negative_counts._cache_size() - before == 1 and calls == [4]
+    h = np.concatenate([np.linalg.eigvalsh(np.asarray(goe_matrix(jax.random.fold_in(key, c), k,
+                                                                  7_000), np.float64))
+                        for c in range(4)])[:25_000]
+    np.testing.assert_array_equal(counts, np.bincount(np.sum(h < 0, axis=1), minlength=k + 1))
+    # chunk_size >= n: a single chunk, fold_in(key, 0)
+    one = goe.index_counts(key, k, 500, chunk_size=10**6)
+    np.testing.assert_array_equal(one, goe.index_counts(key, k, 500, chunk_size=500))
+    with pytest.raises(ValueError, match="chunk_size must be >= 1"):
+        goe.index_counts(key, k, 10, chunk_size=0)
+
+
 # ----------------------------------------------------------------------------- experiment
 SMALL = gs.Config(
     k_max=6, n_samples=20_000, chunk_size=7_000, index_ks=(2, 9), n_index_samples=3_000, seed=1
@@ -215,12 +236,26 @@ def test_summary_fields_and_exact_inside_ci(result):
     assert s["textbook"] == [0.5**k for k in range(1, 7)]
     assert s["dean_majumdar"][1] == pytest.approx(1 / 3)  # e^{−4 ln3/4}
     assert s["exact"][:2] == pytest.approx([0.5, (2 - math.sqrt(2)) / 4], rel=1e-10)
-    for p, lo, hi, ex, h in zip(
-        s["p_all_positive"], s["ci_low"], s["ci_high"], s["exact"], s["hits"], strict=True
-    ):
-        assert p == h / 20_000 and lo <= p <= hi
+    for lo, hi, ex, h in zip(s["ci_low"], s["ci_high"], s["exact"], s["hits"], strict=True):
+        # the hit count is Binomial(n, exact): inside its central 99.9% range (scipy)
+        h_lo, h_hi = scipy.stats.binom.interval(0.999, 20_000, ex)
+        assert h_lo <= h <= h_hi
         assert lo <= ex <= hi
     assert s["hits"][0] > 9000 and s["all_exact_in_ci"]
+
+
+def test_verdict_refutes_the_textbook_and_can_confirm_it(result):
+    s = result.summary
+    assert s["verdict"] == "refuted" and s["because"].startswith("k = 2:")
+    # the verdict's rule on data drawn from the textbook's own law: confirmed
+    k = np.arange(1, 7)
+    n = np.full(6, 20_000)
+    hits = np.random.default_rng(0).binomial(n, 0.5**k)
+    fake = {"k": k, "hits": hits, "n_samples": n, "textbook": 0.5**k,
+            "exact": np.array([goe.prob_all_positive(int(v)) for v in k])}
+    assert gs.verdict(fake)["verdict"] == "confirmed"
+    assert gs.verdict({**fake, "k": k[:1], "hits": hits[:1], "n_samples": n[:1]})["verdict"] \
+        == "inconclusive"
 
 
 def test_index_histograms(result):

@@ -1,6 +1,9 @@
+import math
+
 import jax
 import numpy as np
 import pytest
+import scipy.stats
 
 import saddle
 from saddle import starts
@@ -45,3 +48,34 @@ def test_bad_inputs():
         starts.uniform(jax.random.PRNGKey(0), 3, ([0.0, 1.0], [1.0, 1.0]))
     with pytest.raises(ValueError, match="scale must be"):
         starts.normal(jax.random.PRNGKey(0), 3, BOUNDS, scale=-1)
+
+
+@pytest.mark.parametrize("d", [1, 2, 5])
+def test_sphere_is_uniform_on_the_sphere(d):
+    """Radius exact; mean ≈ center and per-axis second moment r²/d (E[u_i²] = 1/d by
+    symmetry) within 5 standard errors; for d = 2 the angle is uniform (KS test)."""
+    n, r = 40_000, 0.3
+    c = np.linspace(-1.0, 2.0, d)
+    x = np.asarray(starts.sphere(jax.random.PRNGKey(d), n, c, r), dtype=np.float64)
+    assert x.shape == (n, d)
+    np.testing.assert_allclose(np.linalg.norm(x - c, axis=1), r, rtol=1e-6)
+    u = x - c
+    se = r / math.sqrt(n)  # |u_i| <= r, so the std of the mean is below r/√n
+    np.testing.assert_allclose(u.mean(0), 0.0, atol=5 * se)
+    np.testing.assert_allclose((u**2).mean(0), r * r / d, atol=5 * r * r / math.sqrt(n))
+    if d == 2:
+        angle = np.arctan2(u[:, 1], u[:, 0])
+        assert scipy.stats.kstest(angle, scipy.stats.uniform(-np.pi, 2 * np.pi).cdf).pvalue > 1e-3
+    np.testing.assert_array_equal(x, np.asarray(starts.sphere(jax.random.PRNGKey(d), n, c, r)))
+
+
+def test_sphere_bad_inputs():
+    key = jax.random.PRNGKey(0)
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        starts.sphere(key, 0, [0.0, 0.0], 1.0)
+    with pytest.raises(ValueError, match=r"center must have shape \[d\]"):
+        starts.sphere(key, 3, [[0.0, 0.0]], 1.0)
+    with pytest.raises(ValueError, match="center has 1 row"):
+        starts.sphere(key, 3, [0.0, np.nan], 1.0)
+    with pytest.raises(ValueError, match="radius must be a finite number > 0"):
+        starts.sphere(key, 3, [0.0, 0.0], -1.0)
