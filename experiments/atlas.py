@@ -39,6 +39,7 @@ import numpy as np
 import saddle
 from saddle import optimizers
 from saddle import plot as splot
+from saddle.experiment import field
 
 # Learning rates that converge on the classic 2-D objectives within 2000 steps.
 DEFAULT_LR = {"gd": 0.01, "momentum": 0.002, "nesterov": 0.002, "adagrad": 0.5,
@@ -48,24 +49,21 @@ OBJECTIVES = tuple(n for n in saddle.objectives.names()  # n-d families at their
                    if saddle.objectives.is_n_dim(n) or saddle.objectives.get(n).dim == 2)
 
 
-def _field(default, text: str):
-    return dataclasses.field(default=default, metadata={"help": text})
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:
-    objective: str = _field("himmelblau", f"2-D objective, one of: {', '.join(OBJECTIVES)}")
-    optimizers: tuple[str, ...] = _field(
+    objective: str = field("himmelblau", "The 2-D objective.", choices=OBJECTIVES)
+    optimizers: tuple[str, ...] = field(
         ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"),
-        f"optimizers compared, from: {', '.join(optimizers.names())}")
-    lrs: tuple[float, ...] = _field((), "one learning rate per optimizer; empty: " + ", ".join(
+        "The optimizers compared.", choices=optimizers.names)
+    lrs: tuple[float, ...] = field((), "one learning rate per optimizer; empty: " + ", ".join(
         f"{k} {v:g}" for k, v in DEFAULT_LR.items()))
-    n_starts: int = _field(4096, "uniform starts, the same for every optimizer")
-    grid: int = _field(100, "basin maps: grid × grid starts over the box")
-    steps: int = _field(2000, "optimizer steps per run")
-    grad_tol: float = _field(1e-3, "a run has converged when ‖∇f‖ < grad_tol at its end")
-    n_paths: int = _field(6, "sample paths drawn per optimizer")
-    seed: int = _field(0, "PRNG seed")
+    n_starts: int = field(4096, "uniform starts, the same for every optimizer")
+    grid: int = field(100, "basin maps: grid × grid starts over the box")
+    steps: int = field(2000, "optimizer steps per run")
+    grad_tol: float = field(1e-3, "a run has converged when ‖∇f‖ < grad_tol at its end")
+    n_paths: int = field(6, "sample paths drawn per optimizer")
+    seed: int = field(0, "PRNG seed")
 
     def __post_init__(self) -> None:
         obj = saddle.objectives.get(self.objective)  # unknown names fail here, listing known
@@ -83,9 +81,9 @@ class Config:
                              f"got {len(self.lrs)}")
         if any(not (lr > 0 and np.isfinite(lr)) for lr in self.lrs):
             raise ValueError(f"lrs must be finite numbers > 0, got {self.lrs}")
-        for field in ("n_starts", "steps", "n_paths"):
-            if getattr(self, field) < 1:
-                raise ValueError(f"{field} must be >= 1, got {getattr(self, field)}")
+        for attr in ("n_starts", "steps", "n_paths"):
+            if getattr(self, attr) < 1:
+                raise ValueError(f"{attr} must be >= 1, got {getattr(self, attr)}")
         if self.grid < 2:
             raise ValueError(f"grid must be >= 2, got {self.grid}")
         if not (self.grad_tol > 0):

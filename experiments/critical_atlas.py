@@ -37,6 +37,7 @@ import numpy as np
 import saddle
 from saddle import plot as splot
 from saddle.critical import METHODS
+from saddle.experiment import field
 
 FAMILIES = {"styblinski_tang": "st_dims", "rastrigin": "rastrigin_dims"}
 MAX_DIM = {"styblinski_tang": 9, "rastrigin": 3}  # fully catalogued up to these dims
@@ -50,15 +51,26 @@ def known_counts(family: str, d: int) -> np.ndarray:
     return np.array([math.comb(d, k) * n_min ** (d - k) * n_max**k for k in range(d + 1)])
 
 
+def two_d_objectives() -> tuple[str, ...]:
+    """The registered objectives that are 2-D (n-d families at their default d = 2)."""
+    return tuple(n for n in saddle.objectives.names()
+                 if saddle.objectives.is_n_dim(n) or saddle.objectives.get(n).dim == 2)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:
-    objectives: tuple[str, ...] = ("himmelblau", "six_hump_camel", "three_hump_camel",
-                                   "branin", "beale", "goldstein_price")
-    st_dims: tuple[int, ...] = (1, 2, 3, 4)
-    rastrigin_dims: tuple[int, ...] = (1, 2)
-    n_starts: int = 4096
-    method: str = "hybrid"
-    seed: int = 0
+    objectives: tuple[str, ...] = field(
+        ("himmelblau", "six_hump_camel", "three_hump_camel", "branin", "beale",
+         "goldstein_price"), "2-D objectives whose critical points are matched against "
+        "their catalogue.", choices=two_d_objectives)
+    st_dims: tuple[int, ...] = field((1, 2, 3, 4), "Dimensions d (1..9) of Styblinski–Tang "
+                                     "whose critical points are counted per index.")
+    rastrigin_dims: tuple[int, ...] = field((1, 2), "Dimensions d (1..3) of Rastrigin whose "
+                                            "critical points are counted per index.")
+    n_starts: int = field(4096, "Starts of the critical-point search per landscape.")
+    method: str = field("hybrid", "Root-finding method of saddle.find_critical_points.",
+                        choices=METHODS)
+    seed: int = field(0, "Seed of the jax.random keys.")
 
     def __post_init__(self) -> None:
         for name in self.objectives:
@@ -68,13 +80,13 @@ class Config:
             if saddle.objectives.get(name).dim != 2:
                 raise ValueError(f"objectives must be 2-D (n-d families at their default "
                                  f"d = 2), {name!r} has dim={saddle.objectives.get(name).dim}")
-        for family, field in FAMILIES.items():
-            dims = getattr(self, field)
+        for family, attr in FAMILIES.items():
+            dims = getattr(self, attr)
             if any(not (1 <= d <= MAX_DIM[family]) for d in dims):
-                raise ValueError(f"{field} must lie in 1..{MAX_DIM[family]} (the fully "
+                raise ValueError(f"{attr} must lie in 1..{MAX_DIM[family]} (the fully "
                                  f"catalogued dims), got {dims}")
             if len(set(dims)) != len(dims):
-                raise ValueError(f"{field} has repeated dims: {dims}")
+                raise ValueError(f"{attr} has repeated dims: {dims}")
         if not (self.objectives or self.st_dims or self.rastrigin_dims):
             raise ValueError("objectives, st_dims and rastrigin_dims are all empty")
         if self.n_starts < 1:
@@ -86,8 +98,8 @@ class Config:
 def tasks(cfg: Config) -> list[tuple[str, str, int | None]]:
     """``(tag, objective name, dim)`` for every landscape of the run, in order."""
     out = [(name, name, None) for name in cfg.objectives]
-    for family, field in FAMILIES.items():
-        out += [(f"{family}_d{d}", family, d) for d in getattr(cfg, field)]
+    for family, attr in FAMILIES.items():
+        out += [(f"{family}_d{d}", family, d) for d in getattr(cfg, attr)]
     return out
 
 
@@ -281,9 +293,9 @@ def plot_tables(cfg: Config, data: dict):
 
 
 def plot_counts(cfg: Config, data: dict):
-    panels = [(fam, d) for fam, field in FAMILIES.items() for d in getattr(cfg, field)]
+    panels = [(fam, d) for fam, attr in FAMILIES.items() for d in getattr(cfg, attr)]
     ncols = max(len(cfg.st_dims), len(cfg.rastrigin_dims))
-    fams = [f for f, field in FAMILIES.items() if getattr(cfg, field)]
+    fams = [f for f, attr in FAMILIES.items() if getattr(cfg, attr)]
     fig, axes = splot.figure(len(fams), ncols, width=2.3 * ncols + 0.8,
                              height=2.5 * len(fams), squeeze=False)
     titles = {"styblinski_tang": "Styblinski–Tang", "rastrigin": "Rastrigin"}

@@ -57,6 +57,7 @@ from saddle.escape import (
     saddle_geometry,
     sphere_median_abs,
 )
+from saddle.experiment import field
 from saddle.newton import saddle_free_newton
 from saddle.precision import float64
 from saddle.stats import censored, censored_summary
@@ -69,40 +70,36 @@ CHAIN_PGD = {"radius": 0.01, "g_thres": 0.01, "t_thres": 20}
 MOMENTUM = 0.9  # optax/saddle default for momentum and nesterov
 
 
-def _field(default, text: str):
-    return dataclasses.field(default=default, metadata={"help": text})
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:
-    saddles: tuple[str, ...] = _field(SADDLES, f"saddle families (himmelblau: its 4 saddles), "
-                                               f"from: {', '.join(SADDLES)}")
-    optimizers: tuple[str, ...] = _field(OPTIMIZERS, f"optimizers compared, from: "
-                                                     f"{', '.join(OPTIMIZERS)}")
-    n_starts: int = _field(10_000, "starts per saddle and optimizer")
-    eps: float = _field(1e-2, "distance ε of the starts from the saddle")
-    radius: float = _field(0.5, "escape radius r")
-    loss_drop: float = _field(1.0, "escape loss drop δ in units of f(c) − min f on the sphere r")
-    steps: int = _field(4000, "step budget (censoring time)")
-    lr_scale: float = _field(0.1, "η·L for gd, momentum, nesterov, perturbed_gd, noisy_gd")
-    adam_lr: float = _field(0.01, "Adam learning rate (a length)")
-    sfn_lr: float = _field(1.0, "saddle-free Newton learning rate")
-    strict_dim: int = _field(10, "dimension of strict_saddle")
-    strict_gamma: float = _field(1.0, "γ of strict_saddle (λ_min = −γ)")
-    chain_dims: tuple[int, ...] = _field((2, 3, 4, 5, 6, 7, 8), "chained_saddle dimensions")
-    chain_starts: int = _field(256, "starts per chain dimension")
-    chain_steps: int = _field(20_000, "step budget on the chain")
-    chain_lr: float = _field(0.1, "GD / perturbed GD step on the chain")
-    chain_init: float = _field(0.1, "chain starts uniform in [−τ, τ]^d")
-    theory_tolerance: float = _field(0.05, "verdict: GD's median agrees with the linear "
+    saddles: tuple[str, ...] = field(SADDLES, "Saddle families (himmelblau: its 4 saddles).",
+                                     choices=SADDLES)
+    optimizers: tuple[str, ...] = field(OPTIMIZERS, "Optimizers compared.", choices=OPTIMIZERS)
+    n_starts: int = field(10_000, "starts per saddle and optimizer")
+    eps: float = field(1e-2, "distance ε of the starts from the saddle")
+    radius: float = field(0.5, "escape radius r")
+    loss_drop: float = field(1.0, "escape loss drop δ in units of f(c) − min f on the sphere r")
+    steps: int = field(4000, "step budget (censoring time)")
+    lr_scale: float = field(0.1, "η·L for gd, momentum, nesterov, perturbed_gd, noisy_gd")
+    adam_lr: float = field(0.01, "Adam learning rate (a length)")
+    sfn_lr: float = field(1.0, "saddle-free Newton learning rate")
+    strict_dim: int = field(10, "dimension of strict_saddle")
+    strict_gamma: float = field(1.0, "γ of strict_saddle (λ_min = −γ)")
+    chain_dims: tuple[int, ...] = field((2, 3, 4, 5, 6, 7, 8), "chained_saddle dimensions")
+    chain_starts: int = field(256, "starts per chain dimension")
+    chain_steps: int = field(20_000, "step budget on the chain")
+    chain_lr: float = field(0.1, "GD / perturbed GD step on the chain")
+    chain_init: float = field(0.1, "chain starts uniform in [−τ, τ]^d")
+    theory_tolerance: float = field(0.05, "verdict: GD's median agrees with the linear "
                                            "estimate when its 95% CI meets estimate·(1 ± this)")
-    seed: int = _field(0, "PRNG seed")
+    seed: int = field(0, "PRNG seed")
 
     def __post_init__(self) -> None:
-        for field, known in (("saddles", SADDLES), ("optimizers", OPTIMIZERS)):
-            for name in getattr(self, field):
+        for attr, known in (("saddles", SADDLES), ("optimizers", OPTIMIZERS)):
+            for name in getattr(self, attr):
                 if name not in known:
-                    raise ValueError(f"unknown {field[:-1]} {name!r} in {field}; known: "
+                    raise ValueError(f"unknown {attr[:-1]} {name!r} in {attr}; known: "
                                      f"{', '.join(known)}")
         if not self.saddles and not self.chain_dims:
             raise ValueError("saddles and chain_dims are both empty: nothing to measure")

@@ -42,25 +42,23 @@ import scipy.stats
 
 import saddle.experiment
 from saddle import goe
+from saddle.experiment import field
 
 CI_Z = 1.96  # 95% two-sided
 NORMALISATION = "H = (A + A^T)/2, A_ij ~ N(0, 1) i.i.d.; density ∝ exp(-tr H^2 / 2)"
 
 
-def _field(default, text: str):
-    return dataclasses.field(default=default, metadata={"help": text})
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:
-    k_max: int = _field(12, "largest matrix size k (sizes 1..k_max)")
-    n_samples: int = _field(500_000, "Monte Carlo matrices per k")
-    chunk_size: int = _field(50_000, "matrices per eigvalsh batch (memory; part of the sample's "
+    k_max: int = field(12, "largest matrix size k (sizes 1..k_max)")
+    n_samples: int = field(500_000, "Monte Carlo matrices per k")
+    chunk_size: int = field(50_000, "matrices per eigvalsh batch (memory; part of the sample's "
                              "definition, see saddle.goe.index_counts)")
-    index_ks: tuple[int, ...] = _field((2, 8, 32), "sizes k for the index-fraction histograms")
-    n_index_samples: int = _field(50_000, "matrices per index histogram for k > k_max (else the "
+    index_ks: tuple[int, ...] = field((2, 8, 32), "sizes k for the index-fraction histograms")
+    n_index_samples: int = field(50_000, "matrices per index histogram for k > k_max (else the "
                                   "MC run)")
-    seed: int = _field(0, "PRNG seed")
+    seed: int = field(0, "PRNG seed")
 
     def __post_init__(self):
         if self.k_max < 1:

@@ -30,20 +30,24 @@ import numpy as np
 import saddle
 from saddle import optimizers
 from saddle import plot as splot
+from saddle.experiment import field
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:
-    objective: str = "rastrigin"
-    dim: int = 10
-    optimizer: str = "gd"
-    lr: float = 0.02
-    schedules: tuple[str, ...] = ("constant", "step", "exponential", "cosine",
-                                  "warmup_cosine", "cyclic", "one_cycle", "plateau")
-    n_starts: int = 4096
-    steps: int = 2000
-    record_every: int = 20
-    seed: int = 0
+    objective: str = field("rastrigin", "The landscape (a registered objective).",
+                           choices=saddle.objectives.names)
+    dim: int = field(10, "Its dimension d (n-d families only).")
+    optimizer: str = field("gd", "The optimizer every schedule drives.",
+                           choices=optimizers.names)
+    lr: float = field(0.02, "Peak (or starting) learning rate of every schedule.")
+    schedules: tuple[str, ...] = field(
+        ("constant", "step", "exponential", "cosine", "warmup_cosine", "cyclic", "one_cycle",
+         "plateau"), "The learning-rate schedules compared.", choices=optimizers.schedule_names)
+    n_starts: int = field(4096, "Uniform starts, the same for every schedule.")
+    steps: int = field(2000, "Optimizer steps per start.")
+    record_every: int = field(20, "Loss recorded every this many steps for the curves.")
+    seed: int = field(0, "Seed of the jax.random keys.")
 
     def __post_init__(self) -> None:
         saddle.objectives.get(self.objective, dim=self.dim)  # unknown names / bad dim fail here
@@ -58,9 +62,9 @@ class Config:
             raise ValueError("schedules must name at least one schedule")
         if not (self.lr > 0 and np.isfinite(self.lr)):
             raise ValueError(f"lr must be a finite number > 0, got {self.lr}")
-        for field in ("n_starts", "steps", "record_every"):
-            if getattr(self, field) < 1:
-                raise ValueError(f"{field} must be >= 1, got {getattr(self, field)}")
+        for attr in ("n_starts", "steps", "record_every"):
+            if getattr(self, attr) < 1:
+                raise ValueError(f"{attr} must be >= 1, got {getattr(self, attr)}")
         if self.record_every > self.steps:
             raise ValueError(f"record_every={self.record_every} is larger than steps={self.steps}")
 

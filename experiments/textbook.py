@@ -31,17 +31,19 @@ import optax
 
 import saddle
 from saddle import plot as splot
+from saddle.experiment import field
 
 TOYS = ("xcos", "cubic", "quadratic_saddle", "monkey_saddle")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:
-    n_starts: int = 4096
-    steps: int = 1000
-    lr: float = 0.05
-    n_paths: int = 16
-    seed: int = 0
+    n_starts: int = field(4096, "Uniform starts per toy, for the critical-point search and "
+                                "for gradient descent.")
+    steps: int = field(1000, "Gradient-descent steps per start.")
+    lr: float = field(0.05, "Gradient-descent learning rate η.")
+    n_paths: int = field(16, "Trajectories drawn per toy.")
+    seed: int = field(0, "Seed of the jax.random keys.")
 
     def __post_init__(self) -> None:
         if self.n_starts < 1:

@@ -8,12 +8,29 @@ An experiment module defines a frozen dataclass ``Config`` (validated in
     plot(cfg, data) -> dict[str, Figure]           # figures, from the data only
 
 and ends with ``if __name__ == "__main__": saddle.experiment.main(Config, run,
-plot, summarize)``. ``main`` turns every field into a ``--kebab-case`` flag,
-writes ``config.json``, ``summary.json``, ``data.npz`` and each figure as PNG
-and PDF to ``results/NAME/`` (or ``--out``), atomically. A second run of the
-same config reuses ``data.npz`` unless ``--force``. Long runs split their work
-with ``ctx.stage(name, fn)``: each finished stage is saved at once, so an
-interrupted run resumes from the stages it had finished.
+plot, summarize)``. Fields are declared with ``field(default, help, choices)``;
+``main`` turns each into a ``--kebab-case`` flag whose ``--help`` line is that
+sentence (and the valid names), and writes ``config.json``, ``summary.json``,
+``data.npz`` and each figure as PNG and PDF to ``results/NAME/`` (or ``--out``).
+
+Guarantees of ``run_experiment`` (and so of ``main``):
+
+* ``out`` is checked before ``run`` is called (a non-empty path, not a file,
+  creatable, writable) and locked for the whole run (``flock`` on ``out/.lock``):
+  a second run on the same folder fails at once with the holder's pid.
+* Files are written to a temp file in the same folder and moved into place
+  (``os.replace``), with the mode a plain ``open()`` gives (0666 & ~umask). Temp
+  files left by killed runs are removed at the next start.
+* Results are keyed on the config and the code version (``code_version``: the
+  experiment module's source and every .py/.json file of ``saddle``): a run
+  reuses ``data.npz`` only when both match, else it recomputes.
+* Long runs split their work with ``ctx.stage(name, fn)``: each finished stage is
+  saved at once under ``out/.stages/<key>/``, so an interrupted run, started again,
+  resumes from the stages it had finished.
+* ``force=True`` (``--force``) discards the folder's finished result (``config.json``,
+  ``data.npz``) and the stages of earlier runs, then computes anew; if that forced run
+  is interrupted, running again (with or without ``--force``) resumes from the stages
+  it finished, since its marker (``.stages/<key>/run.json``) records that it was forced.
 """
 
 from __future__ import annotations
@@ -21,17 +38,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import fcntl
+import functools
 import hashlib
 import io
 import json
 import math
 import os
+import re
+import secrets
 import shutil
 import sys
-import tempfile
 import types
 import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +59,27 @@ import numpy as np
 
 Data = dict[str, np.ndarray]
 
-__all__ = ["Context", "load", "main", "run_experiment"]
+__all__ = ["Context", "OutputError", "code_version", "field", "load", "main", "run_experiment"]
+
+LOCK_NAME, STAGES = ".lock", ".stages"
+# The names of this module's temp files, ".NAME.XXXXXXXX.tmp" (also tempfile.mkstemp's).
+_TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+
+
+class OutputError(Exception):
+    """The output folder cannot be used: a bad path, not writable, or locked by another run."""
 
 
 # ----------------------------------------------------------------------------- atomic files
 def _atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` via a temp file in the same folder and ``os.replace``."""
+    """Write ``payload`` to ``path`` via a temp file in the same folder and ``os.replace``.
+
+    The file gets the mode ``open()`` would give it (0666 & ~umask); the temp file is
+    removed if anything fails before the replace.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
@@ -54,7 +87,7 @@ def _atomic_write_bytes(path: Path, payload: bytes) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -142,6 +175,21 @@ class Context:
 
 
 # ----------------------------------------------------------------------------- config <-> CLI
+def field(default: Any, help: str,
+          choices: Sequence[Any] | Callable[[], Sequence[Any]] | None = None) -> Any:
+    """A config field with its ``--help`` sentence and, for a field that takes names, the
+    valid names (a sequence, or a function returning one, called when the parser is built).
+
+    >>> @dataclasses.dataclass(frozen=True, kw_only=True)
+    ... class Config:
+    ...     steps: int = field(1000, "Gradient steps per start.")
+    ...     optimizer: str = field("gd", "The optimizer.", choices=("gd", "adam"))
+    """
+    if not isinstance(help, str) or not help.strip():
+        raise ValueError(f"help must be a sentence describing the field, got {help!r}")
+    return dataclasses.field(default=default, metadata={"help": help, "choices": choices})
+
+
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -155,13 +203,27 @@ def _parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
 
 
+def _parse_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _parse_str(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a non-empty value, got {text!r}")
+    return text
+
+
 def _scalar_parser(tp: Any, optional: bool = False) -> Callable[[str], Any]:
-    if tp is bool:
-        parse = _parse_bool
-    elif tp in (int, float, str):
-        parse = tp
-    else:
+    parsers = {bool: _parse_bool, int: int, float: _parse_float, str: _parse_str}
+    if tp not in parsers:
         raise TypeError(f"unsupported config field type {tp!r}")
+    parse = parsers[tp]
     if not optional:
         return parse
 
@@ -172,20 +234,38 @@ def _scalar_parser(tp: Any, optional: bool = False) -> Callable[[str], Any]:
     return parse_optional
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line gets one line on stderr, not the usage too."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser(config_cls: type, prog: str, description: str | None) -> argparse.ArgumentParser:
-    """An argparse parser with one ``--kebab-case`` flag per dataclass field."""
-    parser = argparse.ArgumentParser(
+    """An argparse parser with one ``--kebab-case`` flag per dataclass field.
+
+    Every field must carry a help sentence (declare it with ``field``): a field without
+    one raises ``TypeError``. Fields with ``choices`` accept only those values and list
+    them in ``--help``. Flags are never abbreviated; floats must be finite and strings
+    non-empty; bad values exit with one line (status 2).
+    """
+    parser = _Parser(
         prog=prog,
         description=description,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        allow_abbrev=False,
     )
     hints = typing.get_type_hints(config_cls)
     defaults = config_cls()
-    for field in dataclasses.fields(config_cls):
-        tp = hints[field.name]
-        default = getattr(defaults, field.name)
+    for f in dataclasses.fields(config_cls):
+        text = f.metadata.get("help")
+        if not text:
+            raise TypeError(f"{config_cls.__name__}.{f.name} has no help text: declare it as "
+                            f"{f.name}: ... = saddle.experiment.field(default, help)")
+        tp = hints[f.name]
         origin = typing.get_origin(tp)
-        kwargs: dict[str, Any] = {"default": default, "dest": field.name}
+        kwargs: dict[str, Any] = {"default": getattr(defaults, f.name), "dest": f.name}
+        optional = False
         if tp is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
         elif origin is tuple:
@@ -193,29 +273,133 @@ def build_parser(config_cls: type, prog: str, description: str | None) -> argpar
             kwargs.update(nargs="+", type=_scalar_parser(elem), metavar=elem.__name__.upper())
         elif origin in (typing.Union, types.UnionType):
             (elem,) = [a for a in typing.get_args(tp) if a is not type(None)]
+            optional = True
             kwargs.update(type=_scalar_parser(elem, optional=True),
                           metavar=elem.__name__.upper() + "|none")
         else:
             kwargs.update(type=_scalar_parser(tp), metavar=tp.__name__.upper())
-        kwargs["help"] = field.metadata.get("help", field.name.replace("_", " "))
-        parser.add_argument(_flag(field.name), **kwargs)
-    parser.add_argument("--out", type=Path, default=None, help="output folder (results/NAME)")
-    parser.add_argument("--force", action="store_true", help="recompute even if results exist")
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+        choices = f.metadata.get("choices")
+        if choices is not None:
+            choices = tuple(choices() if callable(choices) else choices)
+            kwargs["choices"] = (*choices, None) if optional else choices
+            text = f"{text} Valid: {', '.join(map(str, choices))}."
+        kwargs["help"] = text.replace("%", "%%")  # argparse %-formats help strings
+        parser.add_argument(_flag(f.name), **kwargs)
+    parser.add_argument("--out", default=None,
+                        metavar="DIR", help="Output folder; none means results/NAME.")
+    parser.add_argument("--force", action="store_true",
+                        help="Discard this folder's finished result and the stages of earlier "
+                             "runs, and compute anew; an interrupted forced run resumes when "
+                             "started again.")
+    parser.add_argument("--no-progress", action="store_true", help="Hide progress bars.")
     return parser
 
 
 def config_from_args(config_cls: type, ns: argparse.Namespace) -> Any:
     values = {}
-    for field in dataclasses.fields(config_cls):
-        v = getattr(ns, field.name)
-        values[field.name] = tuple(v) if isinstance(v, list) else v
+    for f in dataclasses.fields(config_cls):
+        v = getattr(ns, f.name)
+        values[f.name] = tuple(v) if isinstance(v, list) else v
     return config_cls(**values)
 
 
-def config_hash(cfg: Any) -> str:
-    text = json.dumps(to_jsonable(cfg), sort_keys=True)
+def config_hash(cfg: Any, code: str = "") -> str:
+    """16 hex digits identifying a config (and a code version, if given)."""
+    text = json.dumps({"config": to_jsonable(cfg), "code_version": code}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------- code version
+@functools.cache
+def _tree_digest(root: Path) -> str:
+    """sha256 over every .py and .json file under ``root``: relative path, size, bytes."""
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.suffix in (".py", ".json") and p.is_file():
+            payload = p.read_bytes()
+            h.update(f"{p.relative_to(root).as_posix()}\0{len(payload)}\0".encode())
+            h.update(payload)
+    return h.hexdigest()
+
+
+@functools.cache
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def code_version(module_file: str | Path | None = None) -> str:
+    """16 hex digits identifying the code a result depends on: every .py and .json file of
+    the ``saddle`` package and, if given, the experiment module's file; each file is read
+    once per process."""
+    h = hashlib.sha256(_tree_digest(Path(__file__).resolve().parent).encode())
+    if module_file is not None:
+        h.update(_file_digest(Path(module_file).resolve()).encode())
+    return h.hexdigest()[:16]
+
+
+def _module_file(fn: Callable) -> str | None:
+    module = sys.modules.get(getattr(fn, "__module__", None) or "")
+    return getattr(module, "__file__", None)
+
+
+# ----------------------------------------------------------------------------- output folder
+def _prepare_out(out: str | Path) -> Path:
+    """Check ``out`` names a usable folder and create it; ``OutputError`` if not."""
+    if not str(out).strip():
+        raise OutputError(f"output folder must be a non-empty path, got {str(out)!r}")
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"output folder {str(out)!r} is an existing file")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"cannot create output folder {str(out)!r}: {err.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder {str(out)!r} is not writable")
+    return path
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``out/.lock`` for the block; ``OutputError`` at once
+    (naming the holder's pid, which the holder writes into the file) if another holds it."""
+    try:
+        fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as err:
+        raise OutputError(f"output folder {str(out)!r} is not writable: {err.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise OutputError(f"output folder {str(out)!r} is in use by another run (pid "
+                              f"{holder}); wait for it or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _remove_stale_temps(out: Path) -> list[Path]:
+    """Delete this module's temp files in ``out`` and its stage folders: left by writers
+    that died, since the caller holds the folder's lock. Returns the paths removed."""
+    stages = out / STAGES
+    folders = [out, *(p for p in stages.iterdir() if p.is_dir())] if stages.is_dir() else [out]
+    removed = [p for folder in folders for p in folder.iterdir()
+               if _TEMP_NAME.fullmatch(p.name) and p.is_file()]
+    for p in removed:
+        p.unlink(missing_ok=True)
+    return removed
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``, or ``{}`` if it is missing or unreadable."""
+    try:
+        obj = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return obj if isinstance(obj, dict) else {}
 
 
 # ----------------------------------------------------------------------------- running
@@ -230,6 +414,31 @@ class Result:
     reused: bool
 
 
+def _compute(cfg: Any, run: Callable, out: Path, record: dict[str, Any], force: bool,
+             show_progress: bool) -> Data:
+    """Run with resumable stages and write ``data.npz`` and ``config.json`` (``record``)."""
+    stage_dir = out / STAGES / config_hash(record["config"], record["code_version"])
+    marker = stage_dir / "run.json"
+    if force:  # the finished result goes now, so no later run can reuse it instead
+        (out / "config.json").unlink(missing_ok=True)
+        (out / "data.npz").unlink(missing_ok=True)
+        if not _read_json(marker).get("forced"):  # stages not made by this forced run
+            shutil.rmtree(stage_dir, ignore_errors=True)
+    if not marker.exists():
+        write_json(marker, {**record, "forced": force})
+    ctx = Context(stage_dir=stage_dir, show_progress=show_progress)
+    data = {k: np.asarray(v) for k, v in run(cfg, ctx).items()}
+    # The old config.json goes first: a crash between the two writes below must not
+    # leave this config's data.npz beside another config's config.json (reused as it).
+    (out / "config.json").unlink(missing_ok=True)
+    write_npz(out / "data.npz", data)
+    write_json(out / "config.json", record)
+    shutil.rmtree(stage_dir, ignore_errors=True)  # finished: the stages live in data.npz
+    with contextlib.suppress(OSError):
+        stage_dir.parent.rmdir()  # only if no other config's stages remain
+    return data
+
+
 def run_experiment(
     cfg: Any,
     run: Callable[[Any, Context], Mapping[str, Any]],
@@ -242,48 +451,38 @@ def run_experiment(
 ) -> Result:
     """Run (or reuse) an experiment and write its outputs to ``out``.
 
-    Reuses ``out/data.npz`` when ``out/config.json`` holds the same config and
-    ``force`` is false; otherwise runs with stages saved under
-    ``out/.stages/<config hash>/`` so that an interrupted run resumes.
+    Checks and locks ``out`` before calling anything (``OutputError`` if it is unusable
+    or another run holds it) and removes temp files of dead writers. Reuses
+    ``out/data.npz`` when ``out/config.json`` holds the same config and code version
+    (``code_version`` of ``run``'s module) and ``force`` is false; otherwise runs with
+    stages under ``out/.stages/<key>/`` so that an interrupted run resumes. ``force``:
+    see the module docstring.
     """
-    out = Path(out)
-    cfg_json = to_jsonable(cfg)
-    config_path, data_path = out / "config.json", out / "data.npz"
-    reuse = (
-        not force
-        and data_path.exists()
-        and config_path.exists()
-        and json.loads(config_path.read_text()).get("config") == cfg_json
-    )
-    stage_dir = out / ".stages" / config_hash(cfg)
-    if reuse:
-        data = read_npz(data_path)
-    else:
-        if force and stage_dir.exists():
-            for p in stage_dir.glob("*.npz"):
-                p.unlink()
-        ctx = Context(stage_dir=stage_dir, show_progress=show_progress)
-        data = {k: np.asarray(v) for k, v in run(cfg, ctx).items()}
-        # The old config.json goes first: a crash between the two writes below must not
-        # leave this config's data.npz beside another config's config.json (reused as it).
-        config_path.unlink(missing_ok=True)
-        write_npz(data_path, data)
-        write_json(config_path, {"experiment": out.name, "config": cfg_json})
-        shutil.rmtree(stage_dir, ignore_errors=True)  # finished: the stages live in data.npz
-        with contextlib.suppress(OSError):
-            stage_dir.parent.rmdir()  # only if no other config's stages remain
-    summary = summarize(cfg, data)
-    write_json(out / "summary.json", summary)
-    figures: list[Path] = []
-    if plot is not None:
-        import matplotlib
+    out = _prepare_out(out)
+    with _locked(out):
+        _remove_stale_temps(out)
+        record = {"experiment": out.name, "config": to_jsonable(cfg),
+                  "code_version": code_version(_module_file(run))}
+        old = _read_json(out / "config.json")
+        reuse = (not force and (out / "data.npz").exists()
+                 and old.get("config") == record["config"]
+                 and old.get("code_version") == record["code_version"])
+        if reuse:
+            data = read_npz(out / "data.npz")
+        else:
+            data = _compute(cfg, run, out, record, force, show_progress)
+        summary = summarize(cfg, data)
+        write_json(out / "summary.json", summary)
+        figures: list[Path] = []
+        if plot is not None:
+            import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
 
-        for name, fig in plot(cfg, data).items():
-            figures += write_figure(fig, out / name)
-            plt.close(fig)
+            for name, fig in plot(cfg, data).items():
+                figures += write_figure(fig, out / name)
+                plt.close(fig)
     return Result(data, summary, out, tuple(figures), reuse)
 
 
@@ -295,6 +494,10 @@ def load(out: str | Path) -> tuple[dict[str, Any], dict[str, Any], Data]:
     return config, summary, read_npz(out / "data.npz")
 
 
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
+
+
 def main(
     config_cls: type,
     run: Callable[[Any, Context], Mapping[str, Any]],
@@ -302,7 +505,11 @@ def main(
     summarize: Callable[[Any, Data], dict[str, Any]],
     argv: list[str] | None = None,
 ) -> Result:
-    """Command-line entry point of an experiment module (see the module docstring)."""
+    """Command-line entry point of an experiment module (see the module docstring).
+
+    A bad flag, config value or output folder exits with one line on stderr (status 2)
+    before ``run`` is called.
+    """
     module = sys.modules.get(run.__module__)
     modname = run.__module__
     if modname == "__main__" and getattr(module, "__spec__", None) is not None:
@@ -314,15 +521,18 @@ def main(
     try:
         cfg = config_from_args(config_cls, ns)
     except (ValueError, TypeError) as err:
+        parser.exit(2, f"{parser.prog}: error: {_one_line(err)}\n")
+    out = Path("results") / name if ns.out is None else ns.out
+    try:
+        result = run_experiment(
+            cfg, run, plot, summarize, out=out, force=ns.force, show_progress=not ns.no_progress
+        )
+    except OutputError as err:
         parser.exit(2, f"{parser.prog}: error: {err}\n")
-    out = ns.out or Path("results") / name
-    result = run_experiment(
-        cfg, run, plot, summarize, out=out, force=ns.force, show_progress=not ns.no_progress
-    )
     verb = "reused" if result.reused else "wrote"
-    print(f"{verb} results in {out}/")
+    print(f"{verb} results in {result.out}/")
     for path in result.figures:
         if path.suffix == ".png":
             print(f"  figure: {path}")
-    print(f"  summary: {out / 'summary.json'}")
+    print(f"  summary: {result.out / 'summary.json'}")
     return result

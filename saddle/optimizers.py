@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 import optax.tree_utils as otu
 
@@ -55,11 +56,72 @@ def _nonnegative_float(value: Any, name: str) -> float:
     return v
 
 
+_DECAY_WHY = "it is the decay rate of a moving average"
+# Valid values of the numeric arguments passed on to optax, by name: an interval and why.
+# "factor" means different things in the step schedule and in plateau (``_FACTOR``).
+_RANGES: dict[str, tuple[str, str]] = {
+    "momentum": ("[0, 1)", "the velocity v <- momentum·v + g keeps this fraction of itself "
+                 "each step: from 1 up it never decays, below 0 it flips sign every step"),
+    "b1": ("[0, 1)", _DECAY_WHY), "b2": ("[0, 1)", _DECAY_WHY), "decay": ("[0, 1)", _DECAY_WHY),
+    "eps": ("[0, inf)", ""), "eps_root": ("[0, inf)", ""), "weight_decay": ("[0, inf)", ""),
+    "initial_accumulator_value": ("[0, inf)", ""), "initial_scale": ("[0, inf)", ""),
+    "alpha": ("[0, 1]", "the final learning rate is alpha·lr"),
+    "exponent": ("(0, inf)", ""),
+    "pct_start": ("(0, 1)", "the fraction of steps spent rising to the peak"),
+    "div_factor": ("(0, inf)", ""), "final_div_factor": ("(0, inf)", ""),
+    "init_value": ("[0, inf)", ""), "end_value": ("[0, inf)", ""), "base_lr": ("[0, inf)", ""),
+    "decay_rate": ("(0, inf)", ""),
+    "rtol": ("[0, inf)", ""), "atol": ("[0, inf)", ""), "min_scale": ("[0, 1]", ""),
+}
+_FACTOR = {"step": ("(0, 1]", "the learning rate is multiplied by it at each boundary"),
+           "plateau": ("(0, 1)", "the learning rate is multiplied by it when the loss stalls")}
+_INTS = {"warmup_steps": 0, "period": 2, "t_thres": 1, "patience": 0, "cooldown": 0,
+         "accumulation_size": 1}  # integer arguments: their minimum
+_BOOLS = {"nesterov", "centered", "eps_in_sqrt", "bias_correction", "bias_correction_mu",
+          "bias_correction_nu", "staircase"}
+_SCHEDULABLE = {"weight_decay"}  # optax also takes a schedule here
+
+
+def _in_interval(value: Any, name: str, interval: str, why: str = "") -> float:
+    """``float(value)``, checked to lie in ``interval`` (written "[0, 1)", "(0, inf)", ...)."""
+    if isinstance(value, bool | str) or not isinstance(value, int | float | np.number):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    lo, hi = (float(t) for t in interval[1:-1].split(","))
+    v = float(value)
+    ok = ((lo <= v if interval[0] == "[" else lo < v)
+          and (v <= hi if interval[-1] == "]" else v < hi) and math.isfinite(v))
+    if not ok:
+        raise ValueError(f"{name} must lie in {interval}, got {value!r}" + (f": {why}" if why
+                                                                          else ""))
+    return v
+
+
+def _check_values(kwargs: Mapping[str, Any], none_ok: Sequence[str] = (),
+                  ranges: Mapping[str, tuple[str, str]] | None = None) -> None:
+    """Check every argument that has an entry in the tables above; ``None`` only where the
+    callee's default is ``None``."""
+    ranges = {**_RANGES, **(ranges or {})}
+    for name, value in kwargs.items():
+        if value is None and name in none_ok:
+            continue
+        if name in ranges and not (name in _SCHEDULABLE and callable(value)):
+            _in_interval(value, name, *ranges[name])
+        elif name in _INTS:
+            positive_int(value, name, minimum=_INTS[name])
+        elif name in _BOOLS and not isinstance(value, bool | np.bool_):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
 def _keyword_names(fn: Callable, exclude: Sequence[str] = ()) -> tuple[str, ...]:
     """The arguments ``fn`` accepts by keyword, in signature order, minus ``exclude``."""
     kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return tuple(p.name for p in inspect.signature(fn).parameters.values()
                  if p.kind in kinds and p.name not in exclude)
+
+
+def _none_defaults(fn: Callable) -> tuple[str, ...]:
+    """The arguments of ``fn`` whose default is ``None`` (so ``None`` is a valid value)."""
+    return tuple(p.name for p in inspect.signature(fn).parameters.values() if p.default is None)
 
 
 def _check_kwargs(what: str, kwargs: Mapping[str, Any], valid: Sequence[str]) -> None:
@@ -236,6 +298,15 @@ def names() -> tuple[str, ...]:
     return (*_OPTAX, *_NOISY)
 
 
+def _check_optax_kwargs(name: str, kwargs: Mapping[str, Any]) -> None:
+    fn, fixed, _ = _OPTAX[name]
+    _check_values(kwargs, () if name in ("momentum", "nesterov") else _none_defaults(fn))
+    nesterov = fixed.get("nesterov", kwargs.get("nesterov", False))
+    if nesterov and "momentum" in _keyword_names(fn) and not kwargs.get("momentum"):
+        raise ValueError(f"nesterov needs momentum in (0, 1), got momentum="
+                         f"{kwargs.get('momentum')!r}: without it the step is plain GD")
+
+
 def _valid_kwargs(name: str) -> tuple[str, ...]:
     if name in _OPTAX:
         fn, fixed, _ = _OPTAX[name]
@@ -246,21 +317,24 @@ def _valid_kwargs(name: str) -> tuple[str, ...]:
 # ----------------------------------------------------------------------------- schedules
 def _step(lr: float, steps: int, *, boundaries: Sequence[float] = (0.5, 0.75),
           factor: float = 0.1) -> optax.Schedule:
-    factor = positive_float(factor, "factor")
+    if isinstance(boundaries, str) or not isinstance(boundaries, Sequence):
+        raise TypeError(f"boundaries must be a sequence of fractions of steps, got {boundaries!r}")
     scales: dict[int, float] = {}
     for b in boundaries:
-        b = float(b)
-        if not 0 < b < 1:
-            raise ValueError(f"step schedule boundaries are fractions of steps in (0, 1), "
-                             f"got {b}")
-        at = round(b * steps)
+        at = round(_in_interval(b, "boundaries", "(0, 1)", "fractions of steps") * steps)
         scales[at] = scales.get(at, 1.0) * factor
     return optax.piecewise_constant_schedule(lr, scales)
 
 
+def _at_most_lr(value: float | None, name: str, lr: float, why: str) -> None:
+    if value is not None and value > lr:
+        raise ValueError(f"{name} must be <= lr={lr}, got {value}: {why}")
+
+
 def _exponential(lr: float, steps: int, *, decay_rate: float = 0.01, staircase: bool = False,
                  end_value: float | None = None) -> optax.Schedule:
-    decay_rate = positive_float(decay_rate, "decay_rate")
+    if decay_rate < 1:
+        _at_most_lr(end_value, "end_value", lr, "with decay_rate < 1 it is a floor")
     return optax.exponential_decay(lr, transition_steps=steps, decay_rate=decay_rate,
                                    staircase=staircase, end_value=end_value)
 
@@ -274,9 +348,10 @@ def _warmup_cosine(lr: float, steps: int, *, warmup_steps: int | None = None,
                    init_value: float = 0.0, end_value: float = 0.0,
                    exponent: float = 1.0) -> optax.Schedule:
     warmup = round(0.05 * steps) if warmup_steps is None else warmup_steps
-    warmup = positive_int(warmup, "warmup_steps", minimum=0)
     if warmup >= steps:
         raise ValueError(f"warmup_steps must be < steps={steps}, got {warmup}")
+    _at_most_lr(init_value, "init_value", lr, "lr is the peak")
+    _at_most_lr(end_value, "end_value", lr, "lr is the peak")
     return optax.warmup_cosine_decay_schedule(init_value, lr, warmup_steps=warmup,
                                               decay_steps=steps, end_value=end_value,
                                               exponent=exponent)
@@ -284,10 +359,9 @@ def _warmup_cosine(lr: float, steps: int, *, warmup_steps: int | None = None,
 
 def _cyclic(lr: float, steps: int, *, period: int | None = None,
             base_lr: float | None = None) -> optax.Schedule:
-    period = positive_int(max(2, steps // 4) if period is None else period, "period", minimum=2)
-    base = lr / 10 if base_lr is None else _nonnegative_float(base_lr, "base_lr")
-    if base > lr:
-        raise ValueError(f"base_lr must be <= lr={lr}, got {base}")
+    period = max(2, steps // 4) if period is None else period
+    base = lr / 10 if base_lr is None else float(base_lr)
+    _at_most_lr(base, "base_lr", lr, "lr is the peak")
 
     def schedule(count: jax.Array) -> jax.Array:
         phase = jnp.mod(count, period) / period  # in [0, 1): 0 at base, 1/2 at the peak
@@ -347,7 +421,11 @@ def make_schedule(name: str, lr: float, steps: int | None = None,
         is a transform: ``make(..., schedule="plateau")``).
       lr: the base (peak) learning rate, finite and > 0.
       steps: the run length; needed by every schedule but "constant".
-      **kwargs: the schedule's own arguments, listed above.
+      **kwargs: the schedule's own arguments, listed above. Each is checked against its
+        valid range before anything is built: alpha in [0, 1]; pct_start in (0, 1);
+        exponent, decay_rate, div_factor, final_div_factor > 0; step ``factor`` in (0, 1]
+        and ``boundaries`` in (0, 1); init_value, end_value, base_lr in [0, lr] (exponential:
+        end_value ≥ 0, ≤ lr when decay_rate < 1); warmup_steps ≥ 0 and < steps; period ≥ 2.
 
     Returns:
       An ``optax.Schedule``.
@@ -367,6 +445,7 @@ def make_schedule(name: str, lr: float, steps: int | None = None,
         return optax.constant_schedule(lr)
     fn = _SCHEDULES[name]
     _check_kwargs(f"schedule {name!r}", kwargs, _keyword_names(fn, ("lr", "steps")))
+    _check_values(kwargs, _none_defaults(fn), {"factor": _FACTOR["step"]})
     return fn(lr, _steps_for(name, steps), **kwargs)
 
 
@@ -396,10 +475,13 @@ def make(
         ``update(..., value=loss)`` (``saddle.descend`` passes it).
       steps: run length, needed by every schedule but constant and plateau.
       schedule_kwargs: the schedule's own arguments (``make_schedule``), or those of
-        ``reduce_on_plateau`` (``factor``, ``patience``, ...).
+        ``reduce_on_plateau`` (``factor`` in (0, 1), ``patience`` and ``cooldown`` ≥ 0,
+        ``rtol``, ``atol`` ≥ 0, ``accumulation_size`` ≥ 1, ``min_scale`` in [0, 1]).
       **kwargs: the optax function's arguments (``b1``, ``momentum``, ``weight_decay``,
         ...) or the noise's (perturbed_gd: ``radius``, ``g_thres``, ``t_thres``;
-        noisy_gd: ``sigma``, ``noise``).
+        noisy_gd: ``sigma``, ``noise``). Checked before anything is built: momentum,
+        b1, b2 and rmsprop's decay in [0, 1) (nesterov needs momentum > 0); eps,
+        eps_root, weight_decay, initial_accumulator_value, initial_scale ≥ 0.
 
     Returns:
       An ``optax.GradientTransformationExtraArgs``; perturbed_gd and noisy_gd need
@@ -416,10 +498,13 @@ def make(
     lr = positive_float(lr, "lr")
     one_of(schedule, "schedule", schedule_names())
     _check_kwargs(f"optimizer {name!r}", kwargs, _valid_kwargs(name))
+    if name in _OPTAX:
+        _check_optax_kwargs(name, {**_OPTAX[name][2], **kwargs})
     skw = dict(schedule_kwargs or {})
     if schedule == "plateau":
         valid = _keyword_names(optax.contrib.reduce_on_plateau)
         _check_kwargs("schedule 'plateau'", skw, valid)
+        _check_values(skw, ranges={"factor": _FACTOR["plateau"]})
         if steps is not None:
             positive_int(steps, "steps")
         learning_rate: float | optax.Schedule = lr

@@ -301,3 +301,102 @@ def test_bad_arguments_raise_one_line_value_errors(call, message):
     with pytest.raises(ValueError) as err:
         call()
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+# ----------------------------------------------------------------------------- value ranges
+def _sched(name, **kw):
+    return lambda: opts.make("gd", 0.1, schedule=name, steps=100, schedule_kwargs=kw)
+
+
+@pytest.mark.parametrize(("call", "argument"), [
+    (_sched("cosine", alpha=-1.0), "alpha"),
+    (_sched("cosine", alpha=1.5), "alpha"),
+    (_sched("cosine", exponent=0.0), "exponent"),
+    (_sched("one_cycle", pct_start=2.0), "pct_start"),
+    (_sched("one_cycle", pct_start=0.0), "pct_start"),
+    (_sched("one_cycle", div_factor=0.0), "div_factor"),
+    (_sched("one_cycle", final_div_factor=-1.0), "final_div_factor"),
+    (_sched("warmup_cosine", init_value=-0.1), "init_value"),
+    (_sched("warmup_cosine", end_value=-0.1), "end_value"),
+    (_sched("warmup_cosine", end_value=0.2), "end_value"),  # above the peak lr=0.1
+    (_sched("warmup_cosine", exponent=-1.0), "exponent"),
+    (_sched("warmup_cosine", warmup_steps=-1), "warmup_steps"),
+    (_sched("cyclic", base_lr=-0.01), "base_lr"),
+    (_sched("cyclic", period=1), "period"),
+    (_sched("exponential", decay_rate=0.0), "decay_rate"),
+    (_sched("exponential", decay_rate=float("nan")), "decay_rate"),
+    (_sched("exponential", end_value=-1.0), "end_value"),
+    (_sched("exponential", end_value=0.5), "end_value"),  # a floor above lr
+    (_sched("step", factor=0.0), "factor"),
+    (_sched("step", factor=2.0), "factor"),
+    (_sched("step", boundaries=(0.5, 0.0)), "boundaries"),
+    (_sched("plateau", factor=1.0), "factor"),
+    (_sched("plateau", factor=0.0), "factor"),
+    (_sched("plateau", patience=-1), "patience"),
+    (_sched("plateau", cooldown=-1), "cooldown"),
+    (_sched("plateau", rtol=-1e-3), "rtol"),
+    (_sched("plateau", accumulation_size=0), "accumulation_size"),
+    (_sched("plateau", min_scale=2.0), "min_scale"),
+    (lambda: opts.make("momentum", 0.1, momentum=-5.0), "momentum"),
+    (lambda: opts.make("momentum", 0.1, momentum=1.0), "momentum"),
+    (lambda: opts.make("nesterov", 0.1, momentum=0.0), "momentum"),
+    (lambda: opts.make("rmsprop", 0.1, nesterov=True), "momentum"),
+    (lambda: opts.make("rmsprop", 0.1, decay=1.0), "decay"),
+    (lambda: opts.make("rmsprop", 0.1, momentum=1.5), "momentum"),
+    (lambda: opts.make("rmsprop", 0.1, eps=-1e-8), "eps"),
+    (lambda: opts.make("adagrad", 0.1, initial_accumulator_value=-1.0),
+     "initial_accumulator_value"),
+    (lambda: opts.make("adagrad", 0.1, eps=-1.0), "eps"),
+    (lambda: opts.make("adam", 0.1, b1=2.0), "b1"),
+    (lambda: opts.make("adam", 0.1, b2=-0.1), "b2"),
+    (lambda: opts.make("adam", 0.1, eps=float("inf")), "eps"),
+    (lambda: opts.make("adamw", 0.1, weight_decay=-0.1), "weight_decay"),
+    (lambda: opts.make("amsgrad", 0.1, b2=1.0), "b2"),
+    (lambda: opts.make("adabelief", 0.1, eps_root=-1.0), "eps_root"),
+    (lambda: opts.make("lion", 0.1, b1=1.2), "b1"),
+    (lambda: opts.make("lion", 0.1, b2=-1.0), "b2"),
+    (lambda: opts.make("perturbed_gd", 0.1, g_thres=-1.0), "g_thres"),
+    (lambda: opts.make("noisy_gd", 0.1, sigma=-1.0), "sigma"),
+])
+def test_out_of_range_values_name_their_argument(call, argument):
+    with pytest.raises(ValueError) as err:
+        call()
+    assert str(err.value).startswith(argument) or f" {argument}" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("call", [
+    _sched("cosine", alpha=0.0), _sched("cosine", alpha=1.0), _sched("cosine", exponent=0.5),
+    _sched("one_cycle", pct_start=0.01, div_factor=1.0, final_div_factor=1.0),
+    _sched("warmup_cosine", init_value=0.1, end_value=0.1, warmup_steps=0),
+    _sched("cyclic", base_lr=0.0, period=2), _sched("cyclic", base_lr=0.1),
+    _sched("exponential", decay_rate=1.0), _sched("exponential", end_value=0.0),
+    _sched("exponential", decay_rate=2.0, end_value=0.5),  # growth capped above lr
+    _sched("step", factor=1.0, boundaries=()), _sched("step", boundaries=[0.1, 0.9]),
+    _sched("plateau", factor=0.5, patience=0, cooldown=0, min_scale=0.0, rtol=0.0, atol=1e-3),
+    lambda: opts.make("momentum", 0.1, momentum=0.0),
+    lambda: opts.make("nesterov", 0.1, momentum=0.99),
+    lambda: opts.make("rmsprop", 0.1, decay=0.0, eps=0.0, momentum=0.5, nesterov=True),
+    lambda: opts.make("adam", 0.1, b1=0.0, b2=0.0, eps=0.0, eps_root=0.0),
+    lambda: opts.make("adam", 0.1, b1=np.float32(0.5)),
+    lambda: opts.make("adamw", 0.1, weight_decay=0.0),
+    lambda: opts.make("adamw", 0.1, weight_decay=optax.constant_schedule(1e-3)),
+    lambda: opts.make("adagrad", 0.1, initial_accumulator_value=0.0),
+    lambda: opts.make("lion", 0.1, b1=0.0, b2=0.0),
+])
+def test_edge_values_are_valid(call):
+    opt = call()
+    x = jnp.array([1.0, -2.0])
+    u, _ = opt.update(x, opt.init(x), x, value=jnp.asarray(1.0))
+    assert np.all(np.isfinite(np.asarray(u)))
+
+
+def test_wrong_types_are_type_errors():
+    with pytest.raises(TypeError, match="b1 must be a number, got True"):
+        opts.make("adam", 0.1, b1=True)
+    with pytest.raises(TypeError, match="momentum must be a number, got None"):
+        opts.make("momentum", 0.1, momentum=None)
+    with pytest.raises(TypeError, match="boundaries must be a sequence"):
+        opts.make_schedule("step", 0.1, 10, boundaries=0.5)
+    with pytest.raises(TypeError, match="nesterov must be True or False"):
+        opts.make("rmsprop", 0.1, momentum=0.9, nesterov="yes")

@@ -2,9 +2,30 @@
 
 import numpy as np
 import pytest
+import scipy.optimize
 
 import experiments.textbook as tb
 from saddle import experiment, wilson_interval
+
+
+def _xcos_critical_points() -> list[float]:
+    """Roots of f'(x) = cos(πx) − πx·sin(πx) in [−1, 2], by brentq on its sign changes."""
+    def df(x):
+        return np.cos(np.pi * x) - np.pi * x * np.sin(np.pi * x)
+
+    grid = np.linspace(-1, 2, 3001)
+    signs = np.sign(df(grid))
+    brackets = np.nonzero(signs[:-1] * signs[1:] < 0)[0]
+    return [scipy.optimize.brentq(df, grid[i], grid[i + 1], xtol=1e-14) for i in brackets]
+
+
+XCOS = _xcos_critical_points()
+
+
+def test_xcos_roots_are_the_three_of_the_claim():
+    # f is odd, so f' is even: the first two roots are ±x* (x* ≈ 0.274), the third ≈ 1.09
+    assert len(XCOS) == 3
+    assert XCOS[0] == pytest.approx(-XCOS[1], abs=1e-12)
 
 
 @pytest.fixture(scope="module")
@@ -22,17 +43,17 @@ def test_critical_points_and_kinds(result):
     (saddle_pt,) = s["quadratic_saddle"]["critical_points"]
     np.testing.assert_allclose(saddle_pt["eigenvalues"], [-2.0, 2.0], atol=1e-4)
     xs = sorted(p["x"][0] for p in s["xcos"]["critical_points"])
-    np.testing.assert_allclose(xs, [-0.2738527, 0.2738527, 1.0904082], atol=1e-5)
+    np.testing.assert_allclose(xs, XCOS, atol=1e-5)
 
 
 def test_gd_basin_shares_match_the_basin_lengths(result):
     """Uniform starts on [−1, 2]: GD ends in the local minimum iff it starts left of the
-    maximum at x* ≈ 0.27385, so the share is (x* + 1)/3 ≈ 0.4246."""
+    maximum at x* (the middle root of f'), so the share is (x* + 1)/3 ≈ 0.4246."""
     pts = result.summary["xcos"]["critical_points"]
     local = next(p for p in pts if p["kind"] == "minimum" and p["x"][0] < 0)
     n = result.summary["xcos"]["gd"]["n_starts"]
     lo, hi = wilson_interval(round(local["gd_share"] * n), n, z=3.3)
-    assert lo <= (0.2738527 + 1) / 3 <= hi
+    assert lo <= (XCOS[1] + 1) / 3 <= hi
 
 
 def test_cubic_starts_left_of_zero_diverge(result):
