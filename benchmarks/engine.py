@@ -4,7 +4,9 @@ Both run the same Adam (``lr``) from the same starts on one workload for ``steps
 they are timed against each other (``timing.round_robin``, best of ``engine_repeats``
 interleaved rounds) and their final points, losses and flags are compared. The ratio
 new ÷ legacy (init-steps/s, best against best) is judged against ``TARGET``: "within 10%
-of today's"; the median over rounds of the ratio within a round is reported beside it.
+of today's"; beside it, the median over rounds of the ratio within a round, and the
+ratio of best CPU seconds (all threads), which a loaded machine does not inflate as it
+does wall seconds.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def engine_study(cfg: Config, wl: Workload, x0: np.ndarray) -> dict[str, np.ndar
                            "new_is_legacy_code": new_is_legacy()}
     for e in ENGINES:
         out.update({f"{e}.first_s": res[e]["first_s"], f"{e}.times_s": res[e]["times_s"],
+                    f"{e}.cpu_s": res[e]["cpu_s"],
                     f"{e}.maxrss_growth_mb": res[e]["maxrss_growth_mb"]})
     new, old = res["new"]["out"], res["legacy"]["out"]
     out["max_abs_diff_x"] = np.abs(new.x.astype(np.float64) - old.x).max()
@@ -66,6 +69,7 @@ def engine_summary(cfg: Config, data: dict) -> dict:
         n, steps = int(data[f"{p}n"]), cfg.steps
         best = {e: float(data[f"{p}{e}.times_s"].min()) for e in ENGINES}
         ratio = best["legacy"] / best["new"]
+        cpu = {e: float(data[f"{p}{e}.cpu_s"].min()) for e in ENGINES}
         paired = data[f"{p}legacy.times_s"] / data[f"{p}new.times_s"]  # round by round
         agree = (float(data[f"{p}max_abs_diff_x"]) <= AGREE_ATOL
                  and int(data[f"{p}converged_mismatch"]) == 0
@@ -80,6 +84,11 @@ def engine_summary(cfg: Config, data: dict) -> dict:
             "met": bool(ratio >= TARGET),
             "ratio_paired_median": float(np.median(paired)),
             "ratio_paired_min_max": [float(paired.min()), float(paired.max())],
+            "cpu_s_best": cpu,
+            "ratio_new_over_legacy_cpu_time": cpu["legacy"] / cpu["new"],
+            "ratio_paired_median_cpu_time": float(np.median(
+                data[f"{p}legacy.cpu_s"] / data[f"{p}new.cpu_s"])),
+            "met_cpu_time": bool(cpu["legacy"] / cpu["new"] >= TARGET),
             "max_abs_diff_x": float(data[f"{p}max_abs_diff_x"]),
             "max_abs_diff_loss": float(data[f"{p}max_abs_diff_loss"]),
             "starts_x_differ": int(data[f"{p}n_x_differ"]),

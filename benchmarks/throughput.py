@@ -34,8 +34,8 @@ Studies (``--studies``, all by default):
            ``jit(vmap(scan))`` of the same updates; target ≥ 0.9; same parameters.
 
 Figures: throughput_ratios, throughput_scaling, throughput_cos, throughput_engine (each
-when its study ran). Runtime: about 3-4 minutes on 2 shared CPU cores with the defaults;
-``--studies engine mlp`` about 1-2 minutes.
+when its study ran). Runtime on 2 CPU cores shared with other jobs (load 4-6): about
+6 minutes with the defaults, ``--studies engine mlp`` about 3 minutes.
 
 Run: python -m benchmarks.throughput
      python -m benchmarks.throughput --studies engine mlp
@@ -124,7 +124,7 @@ class Config:
         default=2, metadata={"help": "rounds over the XLA_FLAGS sets, best kept (0: skip)"}
     )
     engine_repeats: int = dataclasses.field(
-        default=10, metadata={"help": "interleaved rounds of new vs legacy engine"}
+        default=20, metadata={"help": "interleaved rounds of new vs legacy engine"}
     )
     mlp_sizes: tuple[int, ...] = dataclasses.field(
         default=mlp.SIZES, metadata={"help": "MLP layer widths (64 inputs ... 10 classes)"}
@@ -258,10 +258,13 @@ def summarize(cfg: Config, data: dict) -> dict:
         out["engine"] = engine.engine_summary(cfg, data)
         verdict["engine_within_10pct_of_legacy"] = {
             name: w["met"] for name, w in out["engine"]["workloads"].items()}
+        verdict["engine_within_10pct_of_legacy_cpu_time"] = {
+            name: w["met_cpu_time"] for name, w in out["engine"]["workloads"].items()}
         verdict["engine_same_final_points"] = out["engine"]["all_agree"]
     if cfg.runs("mlp"):
         out["mlp"] = mlp.mlp_summary(cfg, data)
         verdict["mlp_descend_within_10pct_of_bare"] = out["mlp"]["met"]
+        verdict["mlp_descend_within_10pct_of_bare_cpu_time"] = out["mlp"]["met_cpu_time"]
         verdict["mlp_same_final_parameters"] = out["mlp"]["final_points_agree"]
     if verdict:
         out["verdict"] = verdict
@@ -307,6 +310,14 @@ def _notes(cfg: Config, tv: str | None) -> list[str]:
         if tv is None:
             notes.append("torch is not importable: baseline (d) skipped (torch is not a "
                          "dependency; pip install torch to measure it)")
+    if cfg.runs("engine") or cfg.runs("mlp"):
+        notes.append("engine and mlp: verdicts on wall-clock init-steps/s (best against best) "
+                     "and on CPU seconds over all threads (best against best); when the "
+                     "1-minute load exceeds the core count, other processes inflate wall "
+                     "seconds; the CPU-time ratios, and most of all the median over rounds "
+                     "of the within-round CPU-time ratio (ratio_paired_median_cpu_time), "
+                     "are then the steadier estimates (they cannot see a loss of "
+                     "parallelism, though)")
     if cfg.runs("engine"):
         notes.append("engine: ratio = saddle.descend init-steps/s / legacy_descend's (the "
                      "engine frozen at commit d1c631a); when new_is_legacy_code is true "

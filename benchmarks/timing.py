@@ -52,30 +52,34 @@ def round_robin(calls: Mapping[str, Callable[[], Any]], repeats: int, *,
     ``repeats`` rounds, order reversed every other round).
 
     ``contexts[name]()`` wraps every call of that method (e.g. float64). Returns per
-    method ``{"first_s", "times_s" [repeats], "maxrss_growth_mb", "out"}`` and
-    ``"loadavg"`` (1-minute load before and after)."""
+    method ``{"first_s", "times_s" [repeats], "cpu_s" [repeats], "maxrss_growth_mb",
+    "out"}`` (``cpu_s``: the process's CPU seconds over all its threads, which other
+    processes' load does not inflate as it does wall seconds) and ``"loadavg"`` (1-minute
+    load before and after)."""
     contexts = contexts or {}
     res: dict[str, Any] = {}
     load0 = loadavg()
 
-    def call(name: str) -> tuple[float, Any]:
+    def call(name: str) -> tuple[float, float, Any]:
         with contexts.get(name, contextlib.nullcontext)():
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             out = jax.block_until_ready(calls[name]())
-            return time.perf_counter() - t, out
+            return time.perf_counter() - t, time.process_time() - c, out
 
     for name in calls:
         rss0 = maxrss_mb()
-        first, out = call(name)
-        res[name] = {"first_s": first, "times_s": [], "out": out,
+        first, _, out = call(name)
+        res[name] = {"first_s": first, "times_s": [], "cpu_s": [], "out": out,
                      "maxrss_growth_mb": maxrss_mb() - rss0}
     order = list(calls)
     for r in range(repeats):
         for name in order if r % 2 == 0 else order[::-1]:
-            seconds, res[name]["out"] = call(name)
+            seconds, cpu, res[name]["out"] = call(name)
             res[name]["times_s"].append(seconds)
+            res[name]["cpu_s"].append(cpu)
     for name in calls:
-        res[name]["times_s"] = np.asarray(res[name]["times_s"])
+        for k in ("times_s", "cpu_s"):
+            res[name][k] = np.asarray(res[name][k])
     res["loadavg"] = np.array([load0, loadavg()])
     return res
 

@@ -96,9 +96,10 @@ def test_tiny_config_end_to_end(result):
     assert m["final_points_agree"] and m["max_abs_diff_x_descend_vs_bare"] < 1e-5
     assert m["mean_loss"]["end_descend"] < m["mean_loss"]["start"] - 0.1  # it trained
     assert m["mean_loss"]["end_bare"] == pytest.approx(m["mean_loss"]["end_descend"], abs=1e-5)
-    assert set(s["verdict"]) == {"engine_within_10pct_of_legacy", "engine_same_final_points",
-                                 "mlp_descend_within_10pct_of_bare",
-                                 "mlp_same_final_parameters"}
+    assert set(s["verdict"]) == {
+        "engine_within_10pct_of_legacy", "engine_within_10pct_of_legacy_cpu_time",
+        "engine_same_final_points", "mlp_descend_within_10pct_of_bare",
+        "mlp_descend_within_10pct_of_bare_cpu_time", "mlp_same_final_parameters"}
     assert s["versions"]["jax"] == jax.__version__ and s["device"].startswith("cpu")
     names = {p.name for p in result.figures}
     assert names == {f"throughput_{f}.{e}" for f in ("ratios", "scaling", "cos", "engine")
@@ -215,7 +216,8 @@ def test_round_robin_alternates_and_counts():
     calls = {m: (lambda m=m: order.append(m) or m) for m in ("a", "b", "c")}
     res = round_robin(calls, 3)
     assert order == ["a", "b", "c", "a", "b", "c", "c", "b", "a", "a", "b", "c"]
-    assert all(len(res[m]["times_s"]) == 3 and res[m]["out"] == m for m in calls)
+    assert all(len(res[m]["times_s"]) == len(res[m]["cpu_s"]) == 3 and res[m]["out"] == m
+               for m in calls)
 
 
 def test_scale_ns():
