@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -20,7 +21,7 @@ import optax
 from jax.experimental import multihost_utils
 
 from saddle._checks import as_batch, positive_int
-from saddle.descent import Fn, Run, _start_keys
+from saddle.descent import Run, _start_keys
 from saddle.descent import descend as _descend
 from saddle.objectives.core import Objective
 
@@ -93,7 +94,7 @@ def gather(tree: Any) -> Any:
     return jax.tree.unflatten(treedef, out)
 
 
-def descend(f: Fn | Objective, x0: Any, optimizer: optax.GradientTransformation,
+def descend(f: Callable | Objective, x0: Any, optimizer: optax.GradientTransformation,
             steps: int, *, key: jax.Array | None = None, **kwargs: Any) -> Run:
     """``saddle.descend`` on all of ``x0`` ``[n, d]`` with the work split over processes.
 
@@ -117,6 +118,11 @@ def descend(f: Fn | Objective, x0: Any, optimizer: optax.GradientTransformation,
                              "same starts")
     mine = my_share(n)
     run = _descend(f, x0[mine], optimizer, steps, key=keys[mine], **kwargs)
+    # every per-start field (a hyper-parameter axis comes first: starts are axis 1 then)
+    axis = 0 if run.hyper is None else 1
     per_start = {fld.name: getattr(run, fld.name) for fld in dataclasses.fields(run)
-                 if isinstance(getattr(run, fld.name), np.ndarray) and fld.name != "path_steps"}
-    return dataclasses.replace(run, **gather(per_start))
+                 if fld.name not in ("steps", "path_steps", "hyper")
+                 and getattr(run, fld.name) is not None}
+    moved = jax.tree.map(lambda a: np.moveaxis(np.asarray(a), axis, 0), per_start)
+    joined = jax.tree.map(lambda a: np.moveaxis(a, 0, axis), gather(moved))
+    return dataclasses.replace(run, **joined)
