@@ -220,11 +220,29 @@ def _program(fn: Fn, method: str, steps: int) -> Callable:
     return jax.jit(jax.vmap(one, in_axes=(0, None)))
 
 
-def _solve(fn: Fn, x0: jax.Array, method: str, steps: int, radius: float) -> dict[str, np.ndarray]:
-    out = _program(fn, method, steps)(x0, jnp.asarray(radius, x0.dtype))
+def _solve(fn: Fn, x0: jax.Array, method: str, steps: int, radius: float,
+           chunk_size: int | None = None, progress: bool | None = None) -> dict[str, np.ndarray]:
+    """The solver from every row of ``x0`` in chunks of ``chunk_size`` starts (the last
+    padded to the same shape: one compilation), with a progress bar over chunks when
+    there are several and the call takes more than 2 s (or when ``progress``)."""
+    from tqdm.auto import tqdm
+
+    program = _program(fn, method, steps)
+    n = x0.shape[0]
+    chunk = n if chunk_size is None else min(chunk_size, n)
+    starts = range(0, n, chunk)
+    show = progress if progress is not None else len(starts) > 1
+    parts = []
+    for lo in tqdm(starts, desc="critical points", disable=not show,
+                   delay=0 if progress else 2.0, leave=False):
+        xs = x0[lo:lo + chunk]
+        m = xs.shape[0]
+        if m < chunk:
+            xs = jnp.concatenate([xs, jnp.broadcast_to(xs[:1], (chunk - m, xs.shape[1]))])
+        parts.append([np.asarray(v)[:m] for v in program(xs, jnp.asarray(radius, x0.dtype))])
     names = ("x", "value", "grad_norm", "eigenvalues", "index", "code", "flat", "newton_len",
              "grad_norm0")
-    return {k: np.asarray(v) for k, v in zip(names, out, strict=True)}
+    return {k: np.concatenate(v) for k, v in zip(names, zip(*parts, strict=True), strict=True)}
 
 
 def newton_solve(fn: Fn, x0: jax.Array, steps: int, radius: float) -> tuple[np.ndarray, np.ndarray]:
@@ -291,6 +309,8 @@ def find_critical_points(
     method: str = "hybrid",
     flat_tol: float = 1e-3,
     x64: bool = True,
+    chunk_size: int | None = 65_536,
+    progress: bool | None = None,
 ) -> CriticalPoints:
     """Find the critical points of ``objective`` inside its bounds, of every index.
 
@@ -310,6 +330,10 @@ def find_critical_points(
         gradient-flat.
       x64: search and classify in float64 (default; inside ``jax.enable_x64``); False:
         in JAX's default dtype.
+      chunk_size: solve at most this many starts at once (bounded memory; identical
+        results); None: all at once.
+      progress: show a progress bar over chunks (default: when there are several and
+        the call takes more than 2 s).
 
     Returns:
       ``CriticalPoints``; index and kind as ``saddle.classify`` gives them (eigenvalues
@@ -332,11 +356,16 @@ def find_critical_points(
     if grad_tol is not None:
         grad_tol = positive_float(grad_tol, "grad_tol")
     method = one_of(method, "method", METHODS)
+    if chunk_size is not None:
+        chunk_size = positive_int(chunk_size, "chunk_size")
+    if objective.bounds is None:
+        raise ValueError(f"objective {objective.name!r} has no box (bounds): the finder "
+                         "searches inside one")
     lo, hi = objective.lower, objective.upper
     diag = float(np.linalg.norm(hi - lo))
     with float64(bool(x64)):
         x0 = _stratified_starts(key, n_starts, lo, hi)
-        r = _solve(objective.fn, x0, method, steps, diag / 20)
+        r = _solve(objective.fn, x0, method, steps, diag / 20, chunk_size, progress)
     x, gn = r["x"], r["grad_norm"]
     if grad_tol is None:
         g0 = r["grad_norm0"][np.isfinite(r["grad_norm0"])]

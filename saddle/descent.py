@@ -196,29 +196,75 @@ def _take(tree: Any, idx: np.ndarray) -> Any:
     return jax.tree.map(lambda a: a[idx], tree)
 
 
-def _run_chunks(program: Callable, shared: _Part, opt: _Part, rows: list | None, x0: Any,
-                keys: jax.Array, runs: np.ndarray, n: int, chunk: int, data: Any,
-                consts: tuple, progress: bool | None, desc: str) -> engine.Result:
-    """``program`` over the runs ``runs`` (run r: start ``r % n``, optimizer ``r // n``) in
-    chunks of ``chunk`` (the last padded with copies of its first run, so that one shape
-    compiles), sharded over local devices; numpy results. ``rows``: the optimizers'
-    leaves stacked ``[h, ...]`` for a hyper-parameter axis, else None."""
+@dataclasses.dataclass(frozen=True)
+class _Batch:
+    """Everything a call of ``descend`` runs, validated: run ``r`` is start ``r % n`` with
+    optimizer ``r // n``; ``rows`` are the optimizers' leaves stacked ``[h, ...]`` for a
+    hyper-parameter axis (else None)."""
+
+    fn: Callable
+    opts: list
+    rows: list | None
+    x0: Any
+    keys: jax.Array
+    n: int
+    data: Any
+    consts: tuple
+    cfg: _Static
+    progress: bool | None
+
+
+def _run_chunks(b: _Batch, program: Callable, shared: _Part, opt: _Part, rows: list | None,
+                runs: np.ndarray, chunk: int, desc: str) -> engine.Result:
+    """``program`` over ``runs`` in chunks of ``chunk`` (the last padded with copies of its
+    first run, so that one shape compiles), sharded over local devices; numpy results."""
     from tqdm.auto import tqdm
 
     parts = []
     starts = range(0, len(runs), chunk)
-    show = progress if progress is not None else len(starts) > 1
-    for lo in tqdm(starts, desc=desc, disable=not show, delay=0 if progress else 2.0,
+    show = b.progress if b.progress is not None else len(starts) > 1
+    for lo in tqdm(starts, desc=desc, disable=not show, delay=0 if b.progress else 2.0,
                    leave=False):
         idx = runs[lo:lo + chunk]
         pad = chunk - len(idx)
         idx = np.concatenate([idx, np.full(pad, idx[0])])
-        batch = (_take(x0, idx % n), keys[idx % n],
-                 None if rows is None else [a[idx // n] for a in rows])
+        batch = (_take(b.x0, idx % b.n), b.keys[idx % b.n],
+                 None if rows is None else [a[idx // b.n] for a in rows])
         xs, ks, oa = _shard(batch)
-        res = program(shared.args(), opt.args() if oa is None else oa, xs, ks, data, consts)
+        res = program(shared.args(), opt.args() if oa is None else oa, xs, ks, b.data,
+                      b.consts)
         parts.append(jax.tree.map(lambda a, m=chunk - pad: np.asarray(a)[:m], res))
     return jax.tree.map(lambda *a: np.concatenate(a), *parts)
+
+
+def _execute(b: _Batch, monitors: list, runs: np.ndarray, chunk: int, desc: str
+             ) -> engine.Result:
+    """``runs`` (sorted) with ``monitors``. The numbers of the objective, the monitors and
+    the optimizer are passed as data; where tracing them fails (a callable that branches
+    in Python on one of its numbers), first the objective's and monitors', then the
+    optimizer's are compiled in instead (an axis then runs one program per optimizer)."""
+    problem = (b.fn, mon.chain(*monitors))
+    for lift_shared, lift_opt in ((True, True), (False, True), (False, False)):
+        shared, opt = _Part(problem, lift_shared), _Part(b.opts[0], lift_opt)
+        if shared.key in _STATIC_ONLY or opt.key in _STATIC_ONLY:
+            continue
+        if b.rows is not None and not lift_opt:
+            parts = []  # runs are sorted: grouped by optimizer they keep their order
+            for i, o in enumerate(b.opts):
+                mine = runs[runs // b.n == i] % b.n
+                if mine.size:
+                    part = _Part(o, lift=False)
+                    program = _program(shared, part, dataclasses.replace(b.cfg, opt_axis=False))
+                    parts.append(_run_chunks(b, program, shared, part, None, mine, chunk, desc))
+            return jax.tree.map(lambda *a: np.concatenate(a), *parts)
+        try:
+            return _run_chunks(b, _program(shared, opt, b.cfg), shared, opt, b.rows, runs,
+                               chunk, desc)
+        except _LIFT_ERRORS:
+            if not lift_opt:
+                raise
+            _STATIC_ONLY.add(shared.key if lift_shared else opt.key)
+    raise AssertionError("unreachable")
 
 
 def _start_keys(key: Any, n: int) -> jax.Array:
@@ -408,46 +454,20 @@ def descend(
         base.append(mon.path())
 
     dtype = jax.tree.leaves(x0)[0].dtype
-    rows = _leaf_rows(opts, dtype) if hyper is not None else None
     h = len(opts)
     runs = np.arange(h * n)
     n_dev = jax.local_device_count()
     chunk = len(runs) if chunk_size is None else min(positive_int(chunk_size, "chunk_size"),
                                                      len(runs))
     chunk = -(-chunk // n_dev) * n_dev  # a multiple of the device count, for sharding
-    cfg = _Static(steps, record_every, batch_size, bool(grad_noise), data is not None,
-                  hyper is not None)
-    consts = (max_loss_factor, float(grad_noise))
+    b = _Batch(fn=fn, opts=opts, rows=_leaf_rows(opts, dtype) if hyper is not None else None,
+               x0=x0, keys=start_keys, n=n, data=data,
+               consts=(max_loss_factor, float(grad_noise)),
+               cfg=_Static(steps, record_every, batch_size, bool(grad_noise), data is not None,
+                           hyper is not None),
+               progress=progress)
 
-    def execute(monitor_list: list, subset: np.ndarray, size: int, desc: str
-                ) -> engine.Result:
-        problem = (fn, mon.chain(*monitor_list))
-        for level in (0, 1, 2):  # lift everything; only the optimizer; nothing
-            shared = _Part(problem, lift=level == 0)
-            opt = _Part(opts[0], lift=level < 2)
-            if shared.key in _STATIC_ONLY or opt.key in _STATIC_ONLY:
-                continue
-            if level == 2 and hyper is not None:  # one program per optimizer
-                parts = []  # subset is sorted: grouping its runs by optimizer keeps its order
-                for i, o in enumerate(opts):
-                    mine = subset[subset // n == i] % n
-                    if mine.size:
-                        part = _Part(o, lift=False)
-                        program = _program(shared, part, dataclasses.replace(cfg, opt_axis=False))
-                        parts.append(_run_chunks(program, shared, part, None, x0, start_keys, mine,
-                                                 n, size, data, consts, progress, desc))
-                return jax.tree.map(lambda *a: np.concatenate(a), *parts)
-            try:
-                return _run_chunks(_program(shared, opt, cfg), shared, opt, rows,
-                                   x0, start_keys, subset, n, size, data, consts, progress,
-                                   desc)
-            except _LIFT_ERRORS:
-                if level == 2:
-                    raise
-                _STATIC_ONLY.add(shared.key if level == 0 else opt.key)
-        raise AssertionError("unreachable")
-
-    res = execute(base, runs, chunk, "descend")
+    res = _execute(b, base, runs, chunk, "descend")
     status = res.status
     out = dict(res.outputs)
     x = res.params
@@ -455,8 +475,8 @@ def descend(
     if diverged.size:  # replay the runs that diverged, tracking their last finite point
         size = min(chunk, max(8, 1 << int(diverged.size - 1).bit_length()))
         size = -(-size // n_dev) * n_dev
-        replay = execute([*base, mon.last_finite()], diverged, size, "replay diverged")
-        x = jax.tree.map(lambda a, b: _put(a, diverged, b), x,
+        replay = _execute(b, [*base, mon.last_finite()], diverged, size, "replay diverged")
+        x = jax.tree.map(lambda a, v: _put(a, diverged, v), x,
                          replay.outputs["last_finite_params"])
         out["loss"] = _put(out["loss"], diverged, replay.outputs["last_finite_loss"])
         out["grad_norm"] = _put(out["grad_norm"], diverged,

@@ -148,10 +148,13 @@ def test_baselines_reproduce_descend(name):
     loop = np.stack([np.asarray(one(x)) for x in x0])
     bare = np.asarray(jax.jit(jax.vmap(baselines.adam_scan_one(
         wl.fn, baselines.adam(lr), steps)))(x0))
-    np.testing.assert_allclose(loop, ref.x, atol=1e-6)
-    np.testing.assert_allclose(bare, ref.x, atol=1e-6)
+    # The baselines compile Adam's numbers in; descend passes them as data (one program
+    # for every learning rate), which XLA rounds differently in float32: ~1e-6 relative.
+    np.testing.assert_allclose(loop, ref.x, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(bare, ref.x, rtol=1e-5, atol=1e-6)
     old = legacy_descend.descend(wl.fn, x0, baselines.adam(lr), steps)
-    np.testing.assert_allclose(old.x, ref.x, atol=1e-6)
+    np.testing.assert_allclose(old.x, ref.x, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(loop, bare, atol=1e-6)
     for dtype in (np.float32, np.float64):
         x_np = baselines.numpy_adam(wl.grad_np, x0, steps, lr, dtype)
         assert x_np.dtype == dtype

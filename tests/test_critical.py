@@ -176,3 +176,15 @@ def test_a_plain_callable_is_rejected():
     with pytest.raises(TypeError, match=r"objective must be a saddle\.Objective \(with bounds\), "
                                         r"got function"):
         saddle.find_critical_points(get("himmelblau").fn, key=jax.random.PRNGKey(0))
+
+
+def test_chunked_search_equals_one_call():
+    obj = saddle.objectives.get("six_hump_camel")
+    key = jax.random.PRNGKey(4)
+    a = saddle.find_critical_points(obj, key=key, n_starts=600)
+    b = saddle.find_critical_points(obj, key=key, n_starts=600, chunk_size=128)
+    np.testing.assert_array_equal(a.x, b.x)
+    np.testing.assert_array_equal(a.hits, b.hits)
+    assert len(a) == 15
+    with pytest.raises(ValueError, match="chunk_size must be >= 1"):
+        saddle.find_critical_points(obj, key=key, chunk_size=0)

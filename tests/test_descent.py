@@ -67,9 +67,21 @@ def test_converged_step_is_when_the_gradient_stayed_small():
 
 
 def test_loss_value_reaches_reduce_on_plateau():
-    opt = optax.chain(optax.sgd(0.1), optax.contrib.reduce_on_plateau(patience=1, factor=0.5))
-    run = saddle.descend(lambda x: jnp.sum(x**2), [[1.0, 1.0]], opt, 20)
-    assert np.all(np.isfinite(run.x))
+    """GD with η = 1 on x² flips x ↦ −x: the loss never falls, so reduce_on_plateau (which
+    reads update(..., value=loss)) halves the step until the run converges; without the
+    value the run would stay at |x| = 1. Compared with a hand-written optax loop."""
+    f = lambda x: jnp.sum(x**2)  # noqa: E731
+    make = lambda: optax.chain(optax.sgd(1.0),  # noqa: E731
+                               optax.contrib.reduce_on_plateau(patience=2, factor=0.5))
+    run = saddle.descend(f, [[1.0, -1.0]], make(), 40)
+    opt, x = make(), jnp.array([1.0, -1.0])
+    state = opt.init(x)
+    for _ in range(40):
+        loss, g = jax.value_and_grad(f)(x)
+        u, state = opt.update(g, state, x, value=loss)
+        x = optax.apply_updates(x, u)
+    np.testing.assert_allclose(run.x[0], x, rtol=1e-6, atol=1e-12)
+    assert np.abs(run.x[0]).max() < 0.5
 
 
 def test_bad_inputs():
@@ -126,7 +138,9 @@ def test_sharded_equals_single_device():
         "obj = saddle.objectives.get('himmelblau')\n"
         "x0 = saddle.starts.uniform(jax.random.PRNGKey(0), 37, obj)\n"
         "r = saddle.descend(obj, x0, optax.adam(0.05), 300, grad_noise=0.1, chunk_size=10)\n"
-        "print(jax.device_count()); print(repr(r.x.tolist()))\n"
+        "g = saddle.descend(obj, x0[:9], saddle.optimizers.grid('gd', lr=[0.01, 0.03]), 50,\n"
+        "                   chunk_size=6)\n"
+        "print(jax.device_count()); print(repr(r.x.tolist() + g.x.reshape(-1, 2).tolist()))\n"
     )
     env_multi = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4", "PATH": ""}
     outs = []
