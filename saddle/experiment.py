@@ -516,7 +516,7 @@ def main(
         modname = module.__spec__.name  # started with python -m experiments.NAME
     name = modname.rsplit(".", 1)[-1]
     doc = (module.__doc__ or "").strip() if module else ""
-    parser = build_parser(config_cls, prog=f"python -m experiments.{name}", description=doc)
+    parser = build_parser(config_cls, prog=f"python -m {modname}", description=doc)
     ns = parser.parse_args(argv)
     try:
         cfg = config_from_args(config_cls, ns)

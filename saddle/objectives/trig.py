@@ -3,7 +3,7 @@
 XLA:CPU (jaxlib 0.10) evaluates ``cos``/``sin`` element by element (~10 ns per
 float32, against ~0.5 ns for NumPy's SIMD ``np.cos``); no XLA flag changes that
 (fast-math, honor-functions, platform-dependent math, vector width: measured in
-``experiments/throughput.py``). Periodic test functions only ever need cos 2πx,
+``benchmarks/cos_study.py``). Periodic test functions only ever need cos 2πx,
 which has an exact range reduction: r = x − k/2 with k = round(2x) is exact in
 floating point, |r| ≤ 1/4, and sin/cos 2π(r + k/2) = (−1)^k sin/cos 2πr; Taylor
 polynomials in r² then give both, from one reduction, in ~0.5 ns per element,
