@@ -139,7 +139,7 @@ class Config:
     mlp_repeats: int = dataclasses.field(
         default=3, metadata={"help": "interleaved rounds of descend vs the bare program"}
     )
-    seed: int = 0
+    seed: int = dataclasses.field(default=0, metadata={"help": "PRNG seed of the starts"})
 
     def __post_init__(self):
         bad = [s for s in self.studies if s not in STUDIES]
