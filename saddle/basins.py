@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
-from saddle._checks import positive_float
+from saddle._checks import positive_float, positive_int
 from saddle.stats import wilson_interval
 
 __all__ = ["DIVERGED", "UNASSIGNED", "BasinStats", "assign", "basin_map", "basin_stats", "cluster",
@@ -152,6 +152,8 @@ def cluster(x: Any, tol: float) -> tuple[np.ndarray, np.ndarray]:
     distances near ``tol``). Returns ``(centres [m, d], labels [n])``, centres sorted by
     cluster size (largest first)."""
     x = np.asarray(x, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"x must have shape [n, d], got shape {x.shape}")
     tol = positive_float(tol, "tol")
     labels = np.full(len(x), -1)
     centres = []
@@ -171,6 +173,12 @@ def time_to_converge(converged_step: Any, labels: Any, m: int) -> dict[str, np.n
     ``[n]`` (−1 = never): median, quartiles, and the count of converged runs."""
     steps = np.asarray(converged_step)
     labels = np.asarray(labels)
+    if steps.ndim != 1:
+        raise ValueError(f"converged_step must have shape [n], got shape {steps.shape}")
+    if labels.shape != steps.shape:
+        raise ValueError(f"labels must have the shape of converged_step {steps.shape}, got "
+                         f"{labels.shape}")
+    m = positive_int(m, "m", minimum=0)
 
     def stats(sel: np.ndarray) -> tuple[float, float, float, int]:
         s = steps[sel & (steps >= 0)]

@@ -351,6 +351,10 @@ def find_critical_points(
                         f"{type(objective).__name__}")
     n_starts = positive_int(n_starts, "n_starts")
     steps = positive_int(steps, "steps")
+    try:
+        jax.random.fold_in(key, 0)
+    except (TypeError, ValueError):
+        raise TypeError(f"key must be a jax.random key, got {type(key).__name__}") from None
     merge_tol = positive_float(merge_tol, "merge_tol")
     flat_tol = positive_float(flat_tol, "flat_tol")
     if grad_tol is not None:

@@ -282,7 +282,7 @@ def _start_keys(key: Any, n: int) -> jax.Array:
 # ----------------------------------------------------------------------------- validation
 def _starts(x0: Any, dim: int | None) -> tuple[Any, int]:
     """``x0`` as a pytree of float jax arrays with a common leading axis ``n``, finite."""
-    if dim is not None or isinstance(x0, list | np.ndarray | jax.Array):
+    if dim is not None or isinstance(x0, list | np.ndarray | jax.Array) or np.ndim(x0) == 0:
         x = as_batch(x0, "x0", dim)
         return x, x.shape[0]
     leaves = jax.tree.leaves(x0)
@@ -388,7 +388,7 @@ def descend(
       grad_noise: standard deviation σ of Gaussian noise added to every gradient.
       escape: record per start the first step at which the run left a ball around
         ``escape.center`` or lost ``escape.loss_drop`` of f (see ``Escape``).
-      monitors: more per-step quantities (``saddle.monitors``), e.g.
+      monitors: more per-step quantities (``saddle.monitors``; one or a sequence), e.g.
         ``[saddle.monitors.sharpness(every=10)]``; their results are in ``outputs`` and
         ``records``.
       progress: show a progress bar over chunks (default: when there are several chunks
@@ -435,7 +435,7 @@ def descend(
                         f"{jax.tree.map(lambda a: a.shape, point)}, got "
                         f"{getattr(out, 'shape', type(out).__name__)}")
     start_keys = _start_keys(key, n)
-    extra = list(monitors)
+    extra = [monitors] if isinstance(monitors, mon.Monitor) else list(monitors)
     for m in extra:
         if not isinstance(m, mon.Monitor):
             raise TypeError(f"monitors must be saddle.monitors.Monitor, got {type(m).__name__}")

@@ -204,3 +204,17 @@ def test_objective_with_init_data_and_no_box():
     with pytest.raises(TypeError, match="must return a scalar"):
         saddle.Objective(fn=lambda p, b: p["a"] * b[1], init=lambda k: {"a": jnp.zeros(())},
                          data=(xs, ys))
+
+
+def test_one_line_errors_for_bad_shapes():
+    with pytest.raises(ValueError, match=r"x0 must have shape \[n, d\], got shape \(\)"):
+        saddle.descend(QUAD, 1.0, optax.sgd(0.1), 5)
+    with pytest.raises(ValueError, match=r"converged_step must have shape \[n\]"):
+        saddle.basins.time_to_converge(np.zeros((3, 3)), np.zeros(3), 2)
+    with pytest.raises(ValueError, match=r"x must have shape \[n, d\]"):
+        saddle.basins.cluster(np.zeros(5), 0.1)
+    with pytest.raises(TypeError, match="key must be a jax.random key"):
+        saddle.find_critical_points(saddle.objectives.get("himmelblau"), key=None)
+    # one monitor is accepted as well as a sequence of them
+    run = saddle.descend(QUAD, [[1.0]], optax.sgd(0.5), 3, monitors=mon.distance())
+    np.testing.assert_allclose(run.outputs["distance"], [1 - 0.5**3])
