@@ -133,11 +133,11 @@ class Config:
         default=64, metadata={"help": "networks trained at once in the mlp study"}
     )
     mlp_steps: int = dataclasses.field(
-        default=50, metadata={"help": "full-batch Adam steps per network"}
+        default=100, metadata={"help": "full-batch Adam steps per network"}
     )
     mlp_lr: float = dataclasses.field(default=1e-3, metadata={"help": "MLP Adam learning rate"})
     mlp_repeats: int = dataclasses.field(
-        default=3, metadata={"help": "interleaved rounds of descend vs the bare program"}
+        default=5, metadata={"help": "interleaved rounds of descend vs the bare program"}
     )
     seed: int = dataclasses.field(default=0, metadata={"help": "PRNG seed of the starts"})
 

@@ -282,7 +282,7 @@ def _start_keys(key: Any, n: int) -> jax.Array:
 # ----------------------------------------------------------------------------- validation
 def _starts(x0: Any, dim: int | None) -> tuple[Any, int]:
     """``x0`` as a pytree of float jax arrays with a common leading axis ``n``, finite."""
-    if dim is not None or isinstance(x0, list | np.ndarray | jax.Array) or np.ndim(x0) == 0:
+    if dim is not None or isinstance(x0, list | np.ndarray | jax.Array | float | int):
         x = as_batch(x0, "x0", dim)
         return x, x.shape[0]
     leaves = jax.tree.leaves(x0)
@@ -449,7 +449,8 @@ def descend(
             center = as_batch(np.asarray(center)[None], "escape.center", width)[0]
             center = np.asarray(center, dtype=x0.dtype)
         extra.append(mon.escape(center, escape.radius, escape.loss_drop))
-    base = [mon.loss(), mon.grad_norm(), mon.convergence(grad_tol), mon.divergence(), *extra]
+    # divergence and last_finite run only in the replay of the runs that diverged
+    base = [mon.loss(), mon.grad_norm(), mon.convergence(grad_tol), *extra]
     if record_path:
         base.append(mon.path())
 
@@ -471,11 +472,14 @@ def descend(
     status = res.status
     out = dict(res.outputs)
     x = res.params
+    out["diverged_step"] = np.full(len(status), -1, np.int32)
     diverged = np.flatnonzero(status == engine.DIVERGED)
-    if diverged.size:  # replay the runs that diverged, tracking their last finite point
+    if diverged.size:  # replay the runs that diverged: when, and their last finite point
         size = min(chunk, max(8, 1 << int(diverged.size - 1).bit_length()))
         size = -(-size // n_dev) * n_dev
-        replay = _execute(b, [*base, mon.last_finite()], diverged, size, "replay diverged")
+        replay = _execute(b, [*base, mon.divergence(), mon.last_finite()], diverged, size,
+                          "replay diverged")
+        out["diverged_step"][diverged] = replay.outputs["diverged_step"]
         x = jax.tree.map(lambda a, v: _put(a, diverged, v), x,
                          replay.outputs["last_finite_params"])
         out["loss"] = _put(out["loss"], diverged, replay.outputs["last_finite_loss"])
@@ -486,7 +490,6 @@ def descend(
         x = jax.tree.map(lambda a, b: _put(a, invalid, np.asarray(b)[invalid % n]), x, x0)
         out["loss"] = _put(out["loss"], invalid, np.inf)
         out["grad_norm"] = _put(out["grad_norm"], invalid, np.inf)
-        out["diverged_step"] = _put(out["diverged_step"], invalid, -1)
     records = _hold_after_divergence(res.records, out["diverged_step"], status, record_every)
 
     def shaped(a: np.ndarray) -> np.ndarray:

@@ -213,7 +213,7 @@ def test_one_line_errors_for_bad_shapes():
         saddle.basins.time_to_converge(np.zeros((3, 3)), np.zeros(3), 2)
     with pytest.raises(ValueError, match=r"x must have shape \[n, d\]"):
         saddle.basins.cluster(np.zeros(5), 0.1)
-    with pytest.raises(TypeError, match="key must be a jax.random key"):
+    with pytest.raises(TypeError, match=r"key must be a jax\.random key"):
         saddle.find_critical_points(saddle.objectives.get("himmelblau"), key=None)
     # one monitor is accepted as well as a sequence of them
     run = saddle.descend(QUAD, [[1.0]], optax.sgd(0.5), 3, monitors=mon.distance())
