@@ -120,11 +120,6 @@ def _part(data: dict, tag: str) -> dict:
     return {k[len(prefix):]: v for k, v in data.items() if k.startswith(prefix)}
 
 
-def _completeness(d: dict) -> float | None:
-    n = len(d["known_found"])
-    return float(np.mean(d["known_found"])) if n else None
-
-
 def summarize(cfg: Config, data: dict) -> dict:
     out: dict = {"n_starts": cfg.n_starts, "method": cfg.method, "objectives": {},
                  "families": {}}
@@ -133,7 +128,7 @@ def summarize(cfg: Config, data: dict) -> dict:
         entry = {
             "found": len(d["x"]), "catalogued": len(d["known_found"]),
             "catalogued_found": int(d["known_found"].sum()),
-            "completeness": _completeness(d),
+            "completeness": float(np.mean(d["known_found"])) if len(d["known_found"]) else None,
             "not_in_catalogue": int(np.sum(~d["in_catalogue"])),
             "catalogue_complete": bool(d["catalogue_complete"]),
             "gradient_flat": len(d["gradient_flat"]),
@@ -221,29 +216,27 @@ def _table_rows(d: dict) -> tuple[list[list[str]], list[str]]:
     return cells, kinds
 
 
-def _completeness_text(d: dict) -> str:
-    c = _completeness(d)
-    if c is None:
-        return "no smooth catalogued point"
-    return (f"completeness {c:.0%} ({int(d['known_found'].sum())}/{len(d['known_found'])} "
-            "catalogued)")
-
-
 def plot_tables(cfg: Config, data: dict):
     names = list(cfg.objectives)
     ncols = min(2, len(names))
     nrows = -(-len(names) // ncols)
     tables = {n: _table_rows(_part(data, n)) for n in names}
+    summary = summarize(cfg, data)["objectives"]
     rows = [len(tables[n][0]) + 3 for n in names] + [0] * (nrows * ncols - len(names))
     heights = [max(rows[r * ncols:(r + 1) * ncols]) for r in range(nrows)]
-    fig, axes = splot.panels(len(names), ncols, col_width=5.0, row_height=0.17 * sum(heights),
+    mean_height = 0.17 * sum(heights) / nrows  # inches: 0.17 per table line
+    fig, axes = splot.panels(len(names), ncols, col_width=5.0, row_height=mean_height,
                              gridspec_kw=dict(height_ratios=heights))
     for ax, name in zip(axes, names, strict=True):
         cells, kinds = tables[name]
         colors = [[None, splot.KIND_STYLE[k]["color"]] + [None] * 5 for k in kinds]
         splot.table(ax, cells, ["#", "kind", "index", "(x, y)", "f", "hits", "catalogue"],
                     [0.07, 0.14, 0.08, 0.28, 0.19, 0.1, 0.12], colors)
-        ax.set_title(f"{name}: {_completeness_text(_part(data, name))}", fontsize=9)
+        e = summary[name]
+        ax.set_title(f"{name}: " + ("no smooth catalogued point" if e["completeness"] is None
+                                    else f"completeness {e['completeness']:.0%} "
+                                    f"({e['catalogued_found']}/{e['catalogued']} catalogued)"),
+                     fontsize=9)
     return fig
 
 
