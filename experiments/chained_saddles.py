@@ -26,7 +26,7 @@ within ``growth_tolerance`` of 1 + κ, and perturbed GD's medians rise and all l
 ``linear_tolerance`` (relative) of their least-squares line; "refuted" when neither,
 "depends" when one holds, "inconclusive" when either has fewer than 3 uncensored d.
 
-Runtime: about 30 s on 2 CPU cores.
+Runtime: about 80 s on 2 CPU cores shared with other jobs.
 
 Run: python -m experiments.chained_saddles
      python -m experiments.chained_saddles --dims 2 4 6 8 10 --steps 100000

@@ -28,7 +28,8 @@ SFN 11. Verdict (summary.json): "confirmed" when at every strict saddle the medi
 each of momentum, Nesterov, Adam and saddle-free Newton that ran has its 95% interval
 below GD's.
 
-Runtime: about 1 minute on 2 CPU cores, over half of it XLA compilation.
+Runtime: about 3 minutes on 2 CPU cores shared with other jobs (195 s measured), much of
+it XLA compilation.
 
 Run: python -m experiments.escape
      python -m experiments.escape --n-starts 100000 --eps 1e-3 --steps 20000

@@ -25,7 +25,7 @@ saddle: median 1207 vs the valley start's 980, 3.6% never. Verdict (summary.json
 "confirmed" when at every strict saddle GD's median (its 95% interval) meets the
 start-corrected estimate ± ``theory_tolerance``.
 
-Runtime: about 30 s on 2 CPU cores, most of it XLA compilation.
+Runtime: about 40 s on 2 CPU cores shared with other jobs, most of it XLA compilation.
 
 Run: python -m experiments.escape_theory
      python -m experiments.escape_theory --n-starts 100000 --eps 1e-3 --steps 20000
