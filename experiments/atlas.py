@@ -241,7 +241,7 @@ def plot(cfg: Config, data: dict) -> dict:
 
     # (d) basin maps
     for j, (ax, name) in enumerate(zip(maps, cfg.optimizers, strict=True)):
-        splot.basins(ax, data[f"{name}__map"], cfg.grid, (lo, hi), minima, colors)
+        splot.basin_image(ax, data[f"{name}__map"], cfg.grid, (lo, hi), minima, colors)
         splot.critical_points(ax, data["cp_x"][minima], data["cp_kind"][minima], size=20,
                               legend=False)
         ax.set(title=f"{name} (η={cfg.lr(name):g})", xlabel="x")

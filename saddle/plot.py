@@ -161,7 +161,7 @@ def compare_counts(ax: Any, expected: Any, observed: Any, *,
     ax.set_ylim(0, max(expected.max(initial=0), observed.max(initial=0), 1) * 1.18)
 
 
-def basins(ax: Any, labels: Any, n_per_axis: int, bounds: Any, minima: Sequence[int],
+def basin_image(ax: Any, labels: Any, n_per_axis: int, bounds: Any, minima: Sequence[int],
            colors: Sequence[Any]) -> Any:
     """A basin map: ``labels`` ``[n²]`` (``saddle.basins.assign``) of the starts
     ``saddle.starts.grid(n_per_axis, bounds)`` as an image over the box ``bounds``

@@ -77,12 +77,12 @@ def test_table_colors_and_compare_counts():
     splot.plt.close(fig)
 
 
-def test_basins_image_colors_minima_and_marks_diverged():
+def test_basin_image_colors_minima_and_marks_diverged():
     """Grid starts (x, y) in saddle.starts.grid order, y fastest: (0,0) ends at minimum 0,
     (0,1) at minimum 2, (1,0) diverged, (1,1) unassigned; the image is indexed [y, x] with
     codes 0 black (diverged), 1 grey, 2 + j the colour of minima[j]."""
     fig, ax = splot.figure()
-    img = splot.basins(ax, np.array([0, 2, -2, -1]), 2, ((0, 0), (1, 1)), minima=[0, 2],
+    img = splot.basin_image(ax, np.array([0, 2, -2, -1]), 2, ((0, 0), (1, 1)), minima=[0, 2],
                        colors=["r", "b"])
     np.testing.assert_array_equal(img.get_array(), [[2, 0], [3, 1]])
     assert img.get_extent() == [0.0, 1.0, 0.0, 1.0]
