@@ -57,37 +57,22 @@ class Config:
         ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"),
         "The optimizers compared.", choices=optimizers.names)
     lrs: tuple[float, ...] = field((), "one learning rate per optimizer; empty: " + ", ".join(
-        f"{k} {v:g}" for k, v in DEFAULT_LR.items()))
-    n_starts: int = field(4096, "uniform starts, the same for every optimizer")
-    grid: int = field(100, "basin maps: grid × grid starts over the box")
-    steps: int = field(2000, "optimizer steps per run")
-    grad_tol: float = field(1e-3, "a run has converged when ‖∇f‖ < grad_tol at its end")
-    n_paths: int = field(6, "sample paths drawn per optimizer")
+        f"{k} {v:g}" for k, v in DEFAULT_LR.items()), above=0)
+    n_starts: int = field(4096, "uniform starts, the same for every optimizer", at_least=1)
+    grid: int = field(100, "basin maps: grid × grid starts over the box", at_least=2)
+    steps: int = field(2000, "optimizer steps per run", at_least=1)
+    grad_tol: float = field(1e-3, "a run has converged when ‖∇f‖ < grad_tol at its end",
+                            above=0)
+    n_paths: int = field(6, "sample paths drawn per optimizer", at_least=1)
     seed: int = field(0, "PRNG seed")
 
     def __post_init__(self) -> None:
-        obj = saddle.objectives.get(self.objective)  # unknown names fail here, listing known
-        if obj.dim != 2:
-            raise ValueError(f"objective must be 2-D for an atlas, {self.objective!r} has "
-                             f"dim={obj.dim}; 2-D: {', '.join(OBJECTIVES)}")
-        for name in self.optimizers:
-            if name not in optimizers.names():
-                raise ValueError(f"unknown optimizer {name!r} in optimizers; known: "
-                                 f"{', '.join(optimizers.names())}")
+        saddle.experiment.check_fields(self)
         if not self.optimizers:
             raise ValueError("optimizers must name at least one optimizer")
         if self.lrs and len(self.lrs) != len(self.optimizers):
             raise ValueError(f"lrs must have one value per optimizer ({len(self.optimizers)}), "
                              f"got {len(self.lrs)}")
-        if any(not (lr > 0 and np.isfinite(lr)) for lr in self.lrs):
-            raise ValueError(f"lrs must be finite numbers > 0, got {self.lrs}")
-        for attr in ("n_starts", "steps", "n_paths"):
-            if getattr(self, attr) < 1:
-                raise ValueError(f"{attr} must be >= 1, got {getattr(self, attr)}")
-        if self.grid < 2:
-            raise ValueError(f"grid must be >= 2, got {self.grid}")
-        if not (self.grad_tol > 0):
-            raise ValueError(f"grad_tol must be > 0, got {self.grad_tol}")
 
     def lr(self, name: str) -> float:
         return self.lrs[self.optimizers.index(name)] if self.lrs else DEFAULT_LR[name]
@@ -166,18 +151,15 @@ def verdict(cfg: Config, data: dict) -> dict:
         tested.append(at == 0)
         because.append(f"GD ended at a saddle in {at} of {st['gd'].n} runs (95% upper bound "
                        f"{float(saddle.wilson_interval(at, st['gd'].n)[1]):.2g})")
-    word = ("inconclusive" if not tested else "confirmed" if all(tested)
-            else "refuted" if not any(tested) else "depends")
-    return {"verdict": word, "because": "; ".join(because) or "one optimizer, no GD"}
+    return saddle.experiment.verdict(tested, "; ".join(because) or "one optimizer, no GD")
 
 
 def summarize(cfg: Config, data: dict) -> dict:
     obj = saddle.objectives.get(cfg.objective)
     m = len(data["cp_x"])
-    known = obj.known_x()
-    span = float(np.linalg.norm(obj.upper - obj.lower))
-    matched = [bool(len(known)) and float(np.min(np.linalg.norm(known - x, axis=1))) < 1e-3 * span
-               for x in data["cp_x"]]
+    known = obj.known_x().reshape(-1, 2)
+    matched, _ = saddle.critical.match_catalogue(  # within 10⁻³ of the box diagonal
+        data["cp_x"], known, 1e-3 * float(np.linalg.norm(obj.upper - obj.lower)))
     out = {
         "objective": cfg.objective,
         "claim": "the basin a run ends in depends on the optimizer; GD ends at no saddle",
@@ -185,7 +167,7 @@ def summarize(cfg: Config, data: dict) -> dict:
         "critical_points": [
             {"x": data["cp_x"][i], "value": data["cp_value"][i], "index": int(data["cp_index"][i]),
              "kind": str(data["cp_kind"][i]), "eigenvalues": data["cp_eigenvalues"][i],
-             "in_catalogue": matched[i]} for i in range(m)],
+             "in_catalogue": bool(matched[i])} for i in range(m)],
         "catalogue_complete": obj.complete,
         "catalogue_all_found": bool(obj.complete and sum(matched) == len(known)),
         "optimizers": {},
@@ -258,16 +240,8 @@ def plot(cfg: Config, data: dict) -> dict:
            ylabel="fraction of runs", title="(c) time to converge", ylim=(0, 1.02))
 
     # (d) basin maps
-    cmap = mcolors.ListedColormap(["black", "lightgrey", *colors])
     for j, (ax, name) in enumerate(zip(maps, cfg.optimizers, strict=True)):
-        lab = data[f"{name}__map"]
-        img = np.full(lab.shape, 1)
-        img[lab == saddle.basins.DIVERGED] = 0
-        for c, i in enumerate(minima):
-            img[lab == i] = c + 2
-        ax.imshow(saddle.basins.basin_map(img, cfg.grid), origin="lower", cmap=cmap,
-                  vmin=-0.5, vmax=len(minima) + 1.5, extent=(lo[0], hi[0], lo[1], hi[1]),
-                  interpolation="nearest")
+        splot.basin_image(ax, data[f"{name}__map"], cfg.grid, (lo, hi), minima, colors)
         splot.critical_points(ax, data["cp_x"][minima], data["cp_kind"][minima], size=20,
                               legend=False)
         ax.set(title=f"{name} (η={cfg.lr(name):g})", xlabel="x")

@@ -9,6 +9,8 @@ start uniform on the sphere, |⟨u, v⟩| has median ``sphere_median_abs(d)``; o
 the whole distribution of the escape time is known (``exact_quadratic_cdf``); heavy ball
 and Nesterov grow by the largest root of their recursion (``momentum_growth``); at the
 monkey saddle (H = 0) the time grows like 1/ε (``cubic_valley_estimate``).
+``escape_estimates`` gathers these for one saddle. Through a chain of saddles GD's time
+grows by the factor ``chain_growth`` per saddle (Du et al. 2017).
 
 References:
     S. S. Du, C. Jin, J. D. Lee, M. I. Jordan, B. Póczos, A. Singh, "Gradient descent can
@@ -38,9 +40,10 @@ from saddle.starts import sphere
 
 Fn = Callable[[jax.Array], jax.Array]
 
-__all__ = ["EscapeDirection", "EscapeTimes", "SaddleGeometry", "cubic_valley_estimate",
-           "escape_direction", "escape_times", "exact_quadratic_cdf", "gd_linear_estimate",
-           "momentum_growth", "saddle_geometry", "sphere_median_abs"]
+__all__ = ["EscapeDirection", "EscapeTimes", "SaddleGeometry", "chain_growth",
+           "cubic_valley_estimate", "escape_direction", "escape_estimates", "escape_times",
+           "exact_quadratic_cdf", "exact_quadratic_median", "gd_linear_estimate",
+           "momentum_growth", "saddle_geometry", "sphere_median_abs", "sphere_starts"]
 
 
 # ----------------------------------------------------------------------------- direction
@@ -126,6 +129,18 @@ def saddle_geometry(f: Fn | Objective, center: Any, radius: float, *,
     return SaddleGeometry(center=c64, eigenvalues=lam, direction=vecs[:, 0],
                           curvature_scale=float(max(np.abs(lam).max(), np.abs(h_eigs).max())),
                           depth=float(fn(c) - jnp.min(jax.vmap(fn)(pts))))
+
+
+def sphere_starts(key: jax.Array, n: int, geometry: SaddleGeometry,
+                  eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` starts uniform on the sphere of radius ε around the saddle of ``geometry``
+    (``saddle.starts.sphere``), ``[n, d]`` float32, and each start's share along the escape
+    direction, |⟨x0 − c, v⟩|/ε ``[n]`` (median ``sphere_median_abs(d)``)."""
+    n = positive_int(n, "n")
+    eps = positive_float(eps, "eps")
+    x0 = np.asarray(sphere(key, n, geometry.center, eps), dtype=np.float32)
+    share = np.abs((x0.astype(np.float64) - geometry.center) @ geometry.direction) / eps
+    return x0, share
 
 
 # ----------------------------------------------------------------------------- times
@@ -249,3 +264,60 @@ def cubic_valley_estimate(lr: float, eps: float, radius: float) -> float:
     if eps >= radius:
         raise ValueError(f"eps must be < radius, got eps={eps}, radius={radius}")
     return (1 / eps - 1 / radius) / (3 * lr)
+
+
+def exact_quadratic_median(lr: float, eps: float, radius: float, loss_drop: float = 1.0) -> int:
+    """The median escape step of GD on x² − y² from a start uniform on the circle of radius
+    ε: the smallest whole t with ``exact_quadratic_cdf(t, ...)`` ≥ ½."""
+    horizon = 64
+    while exact_quadratic_cdf(horizon, lr, eps, radius, loss_drop) < 0.5:
+        horizon *= 2
+    cdf = exact_quadratic_cdf(np.arange(horizon + 1), lr, eps, radius, loss_drop)
+    return int(np.searchsorted(cdf, 0.5))
+
+
+def escape_estimates(eigenvalues: Any, lr: float, eps: float, radius: float,
+                     momentum: float = 0.9, eig_tol: float = 1e-3) -> dict[str, float | None]:
+    """The linear laws for a saddle with Hessian eigenvalues ``[d]``, step η = ``lr``, starts
+    uniform on the sphere of radius ε, escape at radius r.
+
+    Returns ``lam_min``; ``linear_estimate`` log(r/ε)/log(1 + η|λ_min|) (a start on the
+    escape direction); ``start_corrected_estimate``, the same from ε·m_d with
+    m_d = ``sphere_median_abs(d)`` (the median start; m_1 = 1);
+    ``median_abs_projection`` m_d; ``momentum_asymptotic_estimate`` and
+    ``nesterov_asymptotic_estimate`` log(r/(ε·m_d))/log ρ with ρ = ``momentum_growth``
+    (β = ``momentum``). A degenerate saddle, λ_min ≥ −``eig_tol``·(1 + max|λ|), has no
+    linear law: then only ``lam_min`` and the two GD estimates as ``None``.
+    """
+    lam = np.sort(np.asarray(eigenvalues, dtype=np.float64).ravel())
+    if lam.size == 0 or not np.all(np.isfinite(lam)):
+        raise ValueError(f"eigenvalues must be finite numbers, at least one, got {eigenvalues!r}")
+    lr, eps, radius, eig_tol = (positive_float(v, k) for v, k in (
+        (lr, "lr"), (eps, "eps"), (radius, "radius"), (eig_tol, "eig_tol")))
+    if eps >= radius:
+        raise ValueError(f"eps must be < radius, got eps={eps}, radius={radius}")
+    lam_min = float(lam[0])
+    out: dict[str, float | None] = {"lam_min": lam_min, "linear_estimate": None,
+                                    "start_corrected_estimate": None}
+    if lam_min >= -eig_tol * (1 + np.abs(lam).max()):
+        return out
+    m_d = sphere_median_abs(lam.size) if lam.size > 1 else 1.0
+    out |= {"linear_estimate": gd_linear_estimate(lam_min, lr, eps, radius),
+            "start_corrected_estimate": gd_linear_estimate(lam_min, lr, eps * m_d, radius),
+            "median_abs_projection": m_d}
+    for name, nesterov in (("momentum", False), ("nesterov", True)):
+        rho = momentum_growth(lr * abs(lam_min), momentum, nesterov)
+        out[f"{name}_asymptotic_estimate"] = math.log(radius / (eps * m_d)) / math.log(rho)
+    return out
+
+
+def chain_growth(lr: float, gamma: float = 1.0, curvature: float = 1.0) -> float:
+    """1 + κ, κ = −log(1 − ηL)/log(1 + ηγ): the factor by which GD's time to pass the
+    saddles of ``saddle.objectives.get("chained_saddle", gamma=γ, curvature=L)`` grows per
+    saddle (asymptotically in the number of saddles; derivation in its docstring).
+    Requires ηL < 1."""
+    lr, gamma, curvature = (positive_float(v, k) for v, k in (
+        (lr, "lr"), (gamma, "gamma"), (curvature, "curvature")))
+    if lr * curvature >= 1:
+        raise ValueError(f"lr·curvature must be < 1, got lr={lr}, curvature={curvature}")
+    return 1 - math.log1p(-lr * curvature) / math.log1p(lr * gamma)

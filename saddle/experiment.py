@@ -44,6 +44,7 @@ import hashlib
 import io
 import json
 import math
+import operator
 import os
 import re
 import secrets
@@ -59,7 +60,8 @@ import numpy as np
 
 Data = dict[str, np.ndarray]
 
-__all__ = ["Context", "OutputError", "code_version", "field", "load", "main", "run_experiment"]
+__all__ = ["Context", "OutputError", "check_fields", "code_version", "field", "load", "main",
+           "run_experiment", "verdict"]
 
 LOCK_NAME, STAGES = ".lock", ".stages"
 # The names of this module's temp files, ".NAME.XXXXXXXX.tmp" (also tempfile.mkstemp's).
@@ -174,20 +176,77 @@ class Context:
         yield from tqdm(items, total=total, desc=desc, file=sys.stderr, leave=False)
 
 
+def verdict(passed: Sequence[bool], because: str) -> dict[str, str]:
+    """A summary's ``{"verdict": word, "because": because}`` from the outcomes of the tests
+    of a claim: "confirmed" when every test passed, "refuted" when none did, "depends"
+    when some did, "inconclusive" when nothing could be tested (``passed`` empty)."""
+    passed = [bool(p) for p in passed]
+    word = ("inconclusive" if not passed else "confirmed" if all(passed)
+            else "refuted" if not any(passed) else "depends")
+    return {"verdict": word, "because": because}
+
+
 # ----------------------------------------------------------------------------- config <-> CLI
 def field(default: Any, help: str,
-          choices: Sequence[Any] | Callable[[], Sequence[Any]] | None = None) -> Any:
+          choices: Sequence[Any] | Callable[[], Sequence[Any]] | None = None, *,
+          at_least: float | None = None, above: float | None = None,
+          at_most: float | None = None, below: float | None = None) -> Any:
     """A config field with its ``--help`` sentence and, for a field that takes names, the
-    valid names (a sequence, or a function returning one, called when the parser is built).
+    valid names (a sequence, or a function returning one, called when the parser is built);
+    for a number (or a tuple of numbers), its valid range: ≥ ``at_least``, > ``above``,
+    ≤ ``at_most``, < ``below`` (finite). ``check_fields`` checks both; ``--help`` lists them.
 
     >>> @dataclasses.dataclass(frozen=True, kw_only=True)
     ... class Config:
-    ...     steps: int = field(1000, "Gradient steps per start.")
+    ...     steps: int = field(1000, "Gradient steps per start.", at_least=1)
     ...     optimizer: str = field("gd", "The optimizer.", choices=("gd", "adam"))
     """
     if not isinstance(help, str) or not help.strip():
         raise ValueError(f"help must be a sentence describing the field, got {help!r}")
-    return dataclasses.field(default=default, metadata={"help": help, "choices": choices})
+    bounds = {">=": at_least, ">": above, "<=": at_most, "<": below}
+    return dataclasses.field(default=default, metadata={
+        "help": help, "choices": choices, "range": {k: v for k, v in bounds.items()
+                                                    if v is not None}})
+
+
+_COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+
+
+def _out_of_range(value: Any, bounds: Mapping[str, float]) -> str | None:
+    """Why ``value`` breaks ``bounds`` ({">=": a, ">": b, "<=": c, "<": d}), or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "must be a number"
+    if not math.isfinite(value):
+        return "must be a finite number"
+    for op, bound in bounds.items():
+        if not _COMPARE[op](value, bound):
+            return f"must be {'a finite number ' if op == '>' else ''}{op} {bound:g}"
+    return None
+
+
+def check_fields(cfg: Any) -> None:
+    """Check the fields of the dataclass ``cfg`` against what ``field`` declared: a field
+    with ``choices`` must hold one of them, or a tuple of them without repeats (``None``
+    passes); a field with a range must hold a number in it, or a tuple of such numbers.
+    A one-line ``ValueError`` naming the field; call it first in ``__post_init__``, so that
+    a config built in Python is checked as the command line is."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        values = value if isinstance(value, tuple) else (value,)
+        choices = f.metadata.get("choices")
+        if choices is not None:
+            choices = tuple(choices() if callable(choices) else choices)
+            for v in values:
+                if v is not None and v not in choices:
+                    raise ValueError(f"unknown value {v!r} in {f.name}; valid: "
+                                     f"{', '.join(map(str, choices))}")
+            if len(set(values)) != len(values):
+                raise ValueError(f"{f.name} names a value twice: {value}")
+        bounds = f.metadata.get("range")
+        for v in values if bounds else ():
+            why = _out_of_range(v, bounds)
+            if why:
+                raise ValueError(f"{f.name} {why}, got {v!r}")
 
 
 def _flag(name: str) -> str:
@@ -283,6 +342,9 @@ def build_parser(config_cls: type, prog: str, description: str | None) -> argpar
             choices = tuple(choices() if callable(choices) else choices)
             kwargs["choices"] = (*choices, None) if optional else choices
             text = f"{text} Valid: {', '.join(map(str, choices))}."
+        if f.metadata.get("range"):
+            bounds = (f"{op} {b:g}" for op, b in f.metadata["range"].items())
+            text = f"{text} Range: {', '.join(bounds)}."
         kwargs["help"] = text.replace("%", "%%")  # argparse %-formats help strings
         parser.add_argument(_flag(f.name), **kwargs)
     parser.add_argument("--out", default=None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
@@ -11,6 +11,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
+from saddle.basins import DIVERGED, basin_map
 from saddle.objectives.core import Objective
 
 # One look per kind, used by every figure.
@@ -43,6 +44,20 @@ def figure(nrows: int = 1, ncols: int = 1, *, width: float = 7.0, height: float 
         size = (width, height or width * nrows / ncols * 0.8)
         fig, axes = plt.subplots(nrows, ncols, figsize=size, layout="constrained", **kwargs)
     return fig, axes
+
+
+def panels(n: int, ncols: int, *, col_width: float, row_height: float,
+           extra_height: float = 0.0, **kwargs: Any) -> tuple[plt.Figure, list[Any]]:
+    """A paper-style figure of ``n`` axes in rows of ``min(ncols, n)``, each ``col_width``
+    × ``row_height`` inches (plus ``extra_height`` for titles), the unused cells of the
+    last row hidden. Returns the figure and the ``n`` axes in reading order."""
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = figure(nrows, ncols, width=col_width * ncols,
+                       height=row_height * nrows + extra_height, squeeze=False, **kwargs)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.ravel()[:n])
 
 
 def empty_figure(width: float = 7.0, height: float = 5.0) -> plt.Figure:
@@ -88,6 +103,81 @@ def critical_points(ax: Any, xs: np.ndarray, kinds: Sequence[str], *, size: floa
         ax.legend(loc="best", framealpha=0.9)
 
 
+def kind_handles() -> list[Any]:
+    """Legend handles for the kinds of critical point, in ``KIND_STYLE``'s look."""
+    return [plt.Line2D([], [], ls="", marker=s["marker"], color=s["color"],
+                       markeredgecolor="k", label=kind) for kind, s in KIND_STYLE.items()]
+
+
+def number_points(ax: Any, x: Any, span: Any, **kwargs: Any) -> None:
+    """Number 2-D points ``[m, 2]`` 1..m on ``ax``, each label pushed away from the point's
+    nearest neighbour (distances in units of ``span`` ``[2]``, e.g. the box's sides)."""
+    x, span = np.asarray(x, dtype=float), np.asarray(span, dtype=float)
+    for i, p in enumerate(x):
+        others = np.delete(x, i, axis=0)
+        off = (5, 5)
+        if len(others):
+            q = others[np.argmin(np.linalg.norm((others - p) / span, axis=1))]
+            v = (p - q) / span
+            v = v / (np.linalg.norm(v) + 1e-12)
+            off = (round(10 * float(v[0])) - 3, round(10 * float(v[1])) - 3)
+        ax.annotate(str(i + 1), p, textcoords="offset points", xytext=off, **{
+            "fontsize": 6.5, "color": "k", "bbox": dict(boxstyle="round,pad=0.1", fc="w",
+                                                        ec="none", alpha=0.75), **kwargs})
+
+
+def table(ax: Any, cells: Sequence[Sequence[str]], columns: Sequence[str],
+          widths: Sequence[float], colors: Sequence[Sequence[Any] | None] | None = None,
+          fontsize: float = 7) -> Any:
+    """A compact table on ``ax`` (its axes hidden): bold header ``columns``, thin lines,
+    column ``widths`` (fractions of the axes), text colour ``colors[row][col]`` (None:
+    black). Returns the matplotlib table."""
+    ax.axis("off")
+    tab = ax.table(cellText=cells, colLabels=columns, loc="upper center", cellLoc="center",
+                   colWidths=widths)
+    tab.auto_set_font_size(False)
+    tab.set_fontsize(fontsize)
+    for (r, c), cell in tab.get_celld().items():
+        cell.set_linewidth(0.3)
+        if r == 0:
+            cell.set_text_props(weight="bold")
+        elif colors is not None and colors[r - 1] is not None and colors[r - 1][c] is not None:
+            cell.set_text_props(color=colors[r - 1][c])
+    return tab
+
+
+def compare_counts(ax: Any, expected: Any, observed: Any, *,
+                   labels: tuple[str, str] = ("expected", "observed")) -> None:
+    """Paired bars of ``expected`` and ``observed`` counts ``[k]`` at x = 0..k−1, each
+    observed count written over its bar, in red where it differs from the expected."""
+    expected, observed = np.asarray(expected), np.asarray(observed)
+    k = np.arange(len(expected))
+    ax.bar(k - 0.2, expected, 0.4, color="lightgrey", edgecolor="k", lw=0.5, label=labels[0])
+    ax.bar(k + 0.2, observed, 0.4, color="#1b9e77", edgecolor="k", lw=0.5, label=labels[1])
+    for i, (e, o) in enumerate(zip(expected, observed, strict=True)):
+        ax.annotate(f"{o}", (i + 0.2, o), textcoords="offset points", xytext=(0, 1),
+                    ha="center", fontsize=6.5, color="k" if o == e else "red")
+    ax.set_xticks(k)
+    ax.set_ylim(0, max(expected.max(initial=0), observed.max(initial=0), 1) * 1.18)
+
+
+def basin_image(ax: Any, labels: Any, n_per_axis: int, bounds: Any, minima: Sequence[int],
+           colors: Sequence[Any]) -> Any:
+    """A basin map: ``labels`` ``[n²]`` (``saddle.basins.assign``) of the starts
+    ``saddle.starts.grid(n_per_axis, bounds)`` as an image over the box ``bounds``
+    (``(lower, upper)``), label ``minima[j]`` in ``colors[j]``, diverged runs black, every
+    other run (unassigned, or at another critical point) light grey. Returns the image."""
+    lab = np.asarray(labels)
+    img = np.ones(lab.shape, dtype=int)
+    img[lab == DIVERGED] = 0
+    for c, i in enumerate(minima):
+        img[lab == i] = c + 2
+    (x0, y0), (x1, y1) = (np.asarray(b, dtype=float) for b in bounds)
+    cmap = mpl.colors.ListedColormap(["black", "lightgrey", *colors])
+    return ax.imshow(basin_map(img, n_per_axis), origin="lower", cmap=cmap, vmin=-0.5,
+                     vmax=len(minima) + 1.5, extent=(x0, x1, y0, y1), interpolation="nearest")
+
+
 def trajectories(ax: Any, paths: np.ndarray, *, color: str = "#1f78b4", alpha: float = 0.6,
                  lw: float = 0.8) -> None:
     """Draw 2-D paths ``[k, T, 2]`` with a dot at each start."""
@@ -107,12 +197,36 @@ def ecdf(ax: Any, times: Any, *, start: float = 0.5, **kwargs: Any) -> Any:
     return line
 
 
+def ecdfs(ax: Any, times: Mapping[str, Any], colors: Mapping[str, Any], *,
+          budget: int | None = None, **kwargs: Any) -> dict[str, Any]:
+    """One ``ecdf`` per series of times ``[n]`` (−1 = never), labelled by its key. A series
+    with runs that never got there (at least 0.05%) gets "label: x% never" in the top left
+    corner; with ``budget``, a grey vertical line marks it once some run reached it or
+    never got there. Returns the lines by label, the budget line as "step budget (N)"."""
+    handles: dict[str, Any] = {}
+    reached, k = False, 0
+    for label, t in times.items():
+        t = np.asarray(t)
+        handles[label] = ecdf(ax, t, color=colors[label], **kwargs)
+        never = float(np.mean(t < 0)) if t.size else 0.0
+        reached |= budget is not None and (never > 0 or (t.size and t.max() >= budget))
+        if never >= 5e-4:
+            ax.text(0.03, 0.95 - 0.08 * k, f"{label}: {never:.1%} never", fontsize=7,
+                    transform=ax.transAxes, color=colors[label], va="top")
+            k += 1
+    if reached:
+        handles[f"step budget ({budget})"] = ax.axvline(budget, color="grey", lw=0.8)
+    return handles
+
+
 def grouped_intervals(ax: Any, center: Any, low: Any, high: Any, *, names: Sequence[str],
                       colors: Sequence[Any], bars: bool = False, width: float = 0.8,
-                      **kwargs: Any) -> np.ndarray:
+                      censored: Any = None, **kwargs: Any) -> np.ndarray:
     """Estimates with intervals for ``k`` series over ``g`` groups (``center``, ``low``,
     ``high`` ``[k, g]``): series ``j`` at x = group index + its offset in a slot of
-    ``width``, as bars with error bars (``bars``) or as points. Returns x ``[k, g]``."""
+    ``width``, as bars with error bars (``bars``) or as points. ``censored`` ``[k, g]``
+    (bool): an open triangle over each estimate that is only a lower bound (a median
+    censored at a step budget). Returns x ``[k, g]``."""
     c, lo, hi = (np.atleast_2d(np.asarray(v, dtype=float)) for v in (center, low, high))
     k, g = c.shape
     w = width / k
@@ -125,4 +239,7 @@ def grouped_intervals(ax: Any, center: Any, low: Any, high: Any, *, names: Seque
         else:
             ax.errorbar(xs[j], c[j], yerr=err, color=colors[j], label=names[j],
                         **{"fmt": "o", "ms": 4, "capsize": 2, "lw": 1, **kwargs})
+        if censored is not None:
+            mark = np.atleast_2d(np.asarray(censored, dtype=bool))[j]
+            ax.plot(xs[j][mark], c[j][mark], "^", ms=8, mfc="none", color=colors[j])
     return xs

@@ -8,7 +8,9 @@ The binomial maths comes from ``scipy.stats``; ``wilson_interval`` is the closed
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -16,7 +18,8 @@ import scipy.stats
 
 from saddle._checks import positive_int
 
-__all__ = ["CensoredSummary", "censored", "censored_summary", "median_ci", "wilson_interval"]
+__all__ = ["CensoredSummary", "censored", "censored_summary", "ks_distance", "median_ci",
+           "median_meets", "wilson_interval"]
 
 
 def _whole(value: Any, name: str) -> np.ndarray:
@@ -170,3 +173,39 @@ def censored_summary(times: Any, budget: int, level: float = 0.95) -> CensoredSu
                            ci_high_censored=hi >= budget, q25=float(q25), q75=float(q75),
                            never_fraction=never / c.size,
                            never_ci=(float(never_lo), float(never_hi)), n=int(c.size))
+
+
+def median_meets(summary: CensoredSummary | Mapping[str, Any], low: float,
+                 high: float) -> bool | None:
+    """Whether the median's interval [ci_low, ci_high] of a ``CensoredSummary`` (or its
+    dict) meets the range [low, high]; an interval censored at the budget extends to +∞.
+
+    A censored median (it reached the budget: the true one is at least that) decides only
+    when it is already above ``high`` (False); otherwise the answer is ``None``.
+    """
+    get = summary.get if isinstance(summary, Mapping) else functools.partial(getattr, summary)
+    if not low <= high:
+        raise ValueError(f"low must be <= high, got low={low}, high={high}")
+    if get("median_censored"):
+        return False if get("median") > high else None
+    top = math.inf if get("ci_high_censored") else get("ci_high")
+    return bool(get("ci_low") <= high and top >= low)
+
+
+def ks_distance(times: Any, cdf: Any, level: float = 0.99) -> tuple[float, float]:
+    """Kolmogorov–Smirnov distance max_t |F_n(t) − F(t)| over the whole steps t = 0..T−1
+    between times ``[n]`` (−1 = never: after every t) and a law's ``cdf`` ``[T]``
+    (F(t) = P(time ≤ t)), and the asymptotic critical value K_level/√n (Kolmogorov's
+    distribution, ``scipy.stats.kstwobign``; conservative for a discrete law)."""
+    level = _level(level)
+    t = np.asarray(times)
+    if not np.issubdtype(t.dtype, np.integer) or np.any(t < -1):
+        raise ValueError("times must be whole steps (integers >= -1, -1 = never)")
+    f = np.asarray(cdf, dtype=float)
+    if f.ndim != 1 or f.size == 0 or np.any((f < 0) | (f > 1)):
+        raise ValueError(f"cdf must be a non-empty [T] array of probabilities, got {cdf!r}")
+    if t.size == 0:
+        raise ValueError("times must hold at least one value")
+    ecdf = np.searchsorted(np.sort(t[t >= 0]), np.arange(f.size), side="right") / t.size
+    critical = float(scipy.stats.kstwobign.ppf(level)) / math.sqrt(t.size)
+    return float(np.max(np.abs(ecdf - f))), critical

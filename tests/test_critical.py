@@ -188,3 +188,62 @@ def test_chunked_search_equals_one_call():
     assert len(a) == 15
     with pytest.raises(ValueError, match="chunk_size must be >= 1"):
         saddle.find_critical_points(obj, key=key, chunk_size=0)
+
+
+# ----------------------------------------------------------------------------- against a catalogue
+def test_match_catalogue_against_brute_force_distances():
+    """Random points, some within tol of a catalogue point: the nearest within tol by a
+    dense distance matrix (argmin: the lowest index on ties) decides both outputs."""
+    rng = np.random.default_rng(0)
+    known = rng.uniform(-1, 1, size=(40, 3))
+    found = np.concatenate([known[::2] + rng.normal(0, 1e-4, (20, 3)),  # near every other one
+                            rng.uniform(-1, 1, (15, 3)), known[4:5]])  # and a duplicate of 4
+    tol = 1e-3
+    in_cat, match = saddle.critical.match_catalogue(found, known, tol)
+    dist = np.linalg.norm(found[:, None] - known[None], axis=-1)
+    np.testing.assert_array_equal(in_cat, dist.min(axis=1) <= tol)
+    expect = np.where(dist.min(axis=0) <= tol, dist.argmin(axis=0), -1)
+    np.testing.assert_array_equal(match, expect)
+    assert match[4] == 35 and match[1] == -1  # the exact copy is nearer than the jittered one
+    empty, none = saddle.critical.match_catalogue(np.zeros((0, 3)), known, tol)
+    assert empty.shape == (0,) and np.all(none == -1)
+    with pytest.raises(ValueError, match="one d"):
+        saddle.critical.match_catalogue(found, known[:, :2], tol)
+
+
+def test_compare_catalogue_checks_kind_and_index():
+    """Himmelblau's 9 catalogued points given as "found", one with the wrong index, one
+    missing, one extra point: found flags, in_catalogue flags and the catalogued index."""
+    obj = get("himmelblau")
+    known = [p for p in obj.known if p.smooth]
+    x = np.array([p.x for p in known])
+    index = np.array([p.index for p in known])
+    kind = np.array([p.kind for p in known])
+    index[0] = 1  # a minimum reported with index 1
+    cps = saddle.CriticalPoints(
+        x=np.concatenate([x[:-1], [[0.0, 0.0]]]), value=np.zeros(9),
+        index=np.concatenate([index[:-1], [0]]), kind=np.concatenate([kind[:-1], ["minimum"]]),
+        eigenvalues=np.zeros((9, 2)), grad_norm=np.zeros(9), hits=np.ones(9, int),
+        unconverged=np.zeros((0, 2)), outside=0, grad_tol=1e-8, gradient_flat=np.zeros((0, 2)),
+        gradient_flat_grad_norm=np.zeros(0), gradient_flat_hits=np.zeros(0, int), diverged=0,
+        method="hybrid")
+    m = saddle.critical.compare_catalogue(cps, obj, 1e-6)
+    np.testing.assert_array_equal(m.found, [False] + [True] * 7 + [False])
+    np.testing.assert_array_equal(m.in_catalogue, [True] * 8 + [False])
+    np.testing.assert_array_equal(m.index, [p.index for p in known])
+    assert m.complete
+
+
+def test_index_counts_and_the_separable_formula():
+    """C(d, k)·a^(d−k)·b^k against counting the index (number of coordinates at a maximum)
+    over every product of the 1-D critical points, by brute force."""
+    import itertools
+
+    for a, b, d in ((2, 1, 4), (11, 10, 2), (3, 2, 3)):
+        brute = np.bincount([sum(c) for c in itertools.product([0] * a + [1] * b, repeat=d)],
+                            minlength=d + 1)
+        np.testing.assert_array_equal(saddle.critical.separable_index_counts(a, b, d), brute)
+    np.testing.assert_array_equal(saddle.critical.index_counts([0, 2, 2, 1, 0, 0], 3),
+                                  [3, 1, 2, 0])
+    with pytest.raises(ValueError, match=r"index must lie in 0\.\.2"):
+        saddle.critical.index_counts([0, 3], 2)

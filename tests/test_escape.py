@@ -1,5 +1,7 @@
 """Escaping saddles: the most negative curvature direction, saddle-free Newton, escape times."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -248,3 +250,104 @@ def test_saddle_geometry_against_closed_forms():
     np.testing.assert_allclose(g.eigenvalues, [-0.5, 1, 1, 1, 1, 1], atol=1e-5)
     with pytest.raises(ValueError, match="center has d=3"):
         saddle.escape.saddle_geometry(obj, np.zeros(3), 0.3)
+
+
+# ----------------------------------------------------------------------------- escape_estimates
+def _gd_escape_step(lr, lam, y0, x0, r):
+    """First step at which GD on x²·λ_x/2 − λ|y|²/2 (λ_x = 2 here) leaves the ball of radius
+    r, iterating the linear map in numpy."""
+    x, y, t = x0, y0, 0
+    while x * x + y * y <= r * r:
+        x, y, t = (1 - 2 * lr) * x, (1 + lr * lam) * y, t + 1
+    return t
+
+
+def test_escape_estimates_against_iterating_gd_on_x2_minus_y2():
+    """x² − y²: from a start on the escape direction GD leaves the ball at the first whole
+    step past the linear estimate; from the median start (|sin θ| = 1/√2) within one step
+    of the start-corrected estimate."""
+    lr, eps, r = 0.05, 1e-2, 0.5
+    est = saddle.escape.escape_estimates([-2.0, 2.0], lr, eps, r)
+    assert est["lam_min"] == -2.0 and est["median_abs_projection"] == pytest.approx(2**-0.5)
+    assert _gd_escape_step(lr, 2.0, eps, 0.0, r) == int(np.floor(est["linear_estimate"])) + 1
+    t = _gd_escape_step(lr, 2.0, eps / np.sqrt(2), eps / np.sqrt(2), r)
+    assert abs(t - est["start_corrected_estimate"]) <= 1
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_estimates_capture_the_dependence_on_eps(nesterov):
+    """Heavy ball / Nesterov (optax's recursions, in numpy) on −λy²/2 from rest at ε·m_d:
+    the estimate log(r/(ε·m_d))/log ρ ignores the transient of the slower root, a constant
+    number of steps; so simulated − estimated is the same for ε = 10⁻² and 10⁻⁶ (±1 step)
+    and small (0 to 4 steps)."""
+    lr, lam, beta, r, d = 0.1, 1.0, 0.9, 0.5, 10
+    name = "nesterov" if nesterov else "momentum"
+    gaps = []
+    for eps in (1e-2, 1e-6):
+        est = saddle.escape.escape_estimates([-lam] + [1.0] * (d - 1), lr, eps, r, momentum=beta)
+        y, v, t = eps * est["median_abs_projection"], 0.0, 0
+        while abs(y) <= r:
+            g = -lam * y
+            v = g + beta * v
+            y, t = y - lr * (g + beta * v if nesterov else v), t + 1
+        gaps.append(t - est[f"{name}_asymptotic_estimate"])
+    assert abs(gaps[0] - gaps[1]) <= 1 and all(0 <= g <= 4 for g in gaps), gaps
+
+
+def test_escape_estimates_degenerate_and_one_dimensional():
+    none = saddle.escape.escape_estimates([0.0, 0.0], 0.1, 0.01, 0.5)  # monkey saddle: H = 0
+    assert none == {"lam_min": 0.0, "linear_estimate": None, "start_corrected_estimate": None}
+    assert saddle.escape.escape_estimates([-1e-4, 1.0], 0.1, 0.01, 0.5)["linear_estimate"] is None
+    assert saddle.escape.escape_estimates([-1e-2, 1.0], 0.1, 0.01, 0.5)["linear_estimate"]
+    one = saddle.escape.escape_estimates([-1.0], 0.1, 0.01, 0.5)  # a maximum in 1-D: m_1 = 1
+    assert one["start_corrected_estimate"] == one["linear_estimate"]
+    ten = saddle.escape.escape_estimates(np.r_[np.ones(9), -1.0], 0.1, 0.01, 0.5)  # unsorted
+    assert ten["median_abs_projection"] == saddle.escape.sphere_median_abs(10)
+    assert ten["lam_min"] == -1.0
+    with pytest.raises(ValueError, match="eps must be < radius"):
+        saddle.escape.escape_estimates([-1.0, 1.0], 0.1, 0.5, 0.5)
+    with pytest.raises(ValueError, match="eigenvalues must be finite numbers"):
+        saddle.escape.escape_estimates([], 0.1, 0.01, 0.5)
+
+
+@pytest.mark.parametrize("lr, loss_drop", [(0.05, 1.0), (0.005, 1.0), (0.1, 0.3)])
+def test_exact_quadratic_median_against_iterating_the_linear_map(lr, loss_drop):
+    """The smallest t with at least half of 20 000 equally spaced angles escaped by step t
+    (GD on x² − y² iterated in numpy); lr = 0.005 puts the median past the first horizon."""
+    eps, r, n = 1e-2, 0.5, 20_000
+    theta = (np.arange(n) + 0.5) * 2 * np.pi / n
+    x, y = eps * np.cos(theta), eps * np.sin(theta)
+    first, t = np.full(n, -1), 0
+    while np.mean(first > 0) < 0.5:
+        t += 1
+        x, y = (1 - 2 * lr) * x, (1 + 2 * lr) * y
+        out = (x * x + y * y > r * r) | (x * x - y * y < -loss_drop * r * r)
+        first[(first < 0) & out] = t
+    median = saddle.escape.exact_quadratic_median(lr, eps, r, loss_drop)
+    assert abs(median - t) <= 1
+    if lr < 0.01:
+        assert median > 64  # past the first horizon the search starts with
+
+
+def test_chain_growth_limits_and_bad_input():
+    """1 + κ → 1 + L/γ as η → 0 (κ = −log(1 − ηL)/log(1 + ηγ)); ×2.105 at η = 0.1."""
+    assert saddle.escape.chain_growth(1e-7, gamma=1.0, curvature=2.0) == pytest.approx(3, rel=1e-6)
+    assert saddle.escape.chain_growth(0.1) == pytest.approx(1 + np.log(1 / 0.9) / np.log(1.1))
+    with pytest.raises(ValueError, match="lr·curvature must be < 1"):
+        saddle.escape.chain_growth(0.5, curvature=2.0)
+
+
+def test_sphere_starts_lie_on_the_sphere_with_the_law_of_the_share():
+    """Every start at distance ε; the share |⟨x0 − c, v⟩|/ε computed by hand; its sample
+    median inside a 99.9% distribution-free interval of sphere_median_abs(5)."""
+    g = saddle.escape.saddle_geometry(saddle.objectives.get("strict_saddle", dim=5).fn,
+                                      np.zeros(5), 0.5)
+    g = dataclasses.replace(g, center=np.full(5, 0.3))  # off the origin: c matters
+    x0, share = saddle.escape.sphere_starts(jax.random.PRNGKey(7), 20_000, g, 1e-2)
+    assert x0.shape == (20_000, 5) and x0.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(x0 - 0.3, axis=1), 1e-2, rtol=1e-4)
+    by_hand = np.abs((x0.astype(np.float64) - 0.3) @ g.direction) / 1e-2
+    np.testing.assert_allclose(share, by_hand, rtol=1e-9, atol=1e-12)
+    h = 3.3 * 0.5 / np.sqrt(len(share))
+    lo, hi = np.quantile(share, [0.5 - h, 0.5 + h])
+    assert lo <= saddle.escape.sphere_median_abs(5) <= hi

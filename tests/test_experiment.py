@@ -220,6 +220,51 @@ def test_choices_may_be_computed_and_optional_fields_keep_none():
     assert "Valid: fast, slow." in parser.format_help()
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Checked:
+    names: tuple[str, ...] = field(("a",), "Names.", choices=("a", "b"))
+    mode: str | None = field(None, "A mode.", choices=lambda: ("fast", "slow"))
+    n: int = field(3, "A count.", at_least=1, at_most=12)
+    eps: float = field(0.1, "A distance.", above=0, below=1)
+    dims: tuple[int, ...] = field((2, 3), "Dimensions.", at_least=1)
+
+    def __post_init__(self):
+        experiment.check_fields(self)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"names": ("a", "c")}, "unknown value 'c' in names; valid: a, b"),
+    ({"names": ("b", "b")}, "names names a value twice: ('b', 'b')"),
+    ({"mode": "slower"}, "unknown value 'slower' in mode; valid: fast, slow"),
+    ({"n": 0}, "n must be >= 1, got 0"),
+    ({"n": 13}, "n must be <= 12, got 13"),
+    ({"eps": 0.0}, "eps must be a finite number > 0, got 0.0"),
+    ({"eps": 1.0}, "eps must be < 1, got 1.0"),
+    ({"eps": float("nan")}, "eps must be a finite number, got nan"),
+    ({"eps": "0.5"}, "eps must be a number, got '0.5'"),
+    ({"n": True}, "n must be a number, got True"),
+    ({"dims": (2, 0)}, "dims must be >= 1, got 0"),
+])
+def test_check_fields_names_the_field_in_one_line(kwargs, message):
+    with pytest.raises(ValueError) as info:
+        Checked(**kwargs)
+    assert str(info.value) == message
+
+
+def test_check_fields_accepts_the_edges_and_help_lists_the_range():
+    Checked(n=1, mode="slow", names=("b", "a"), dims=())
+    Checked(n=12, eps=0.999)
+    text = " ".join(experiment.build_parser(Checked, "prog", None).format_help().split())
+    assert "A count. Range: >= 1, <= 12." in text and "Range: > 0, < 1." in text
+
+
+def test_verdict_words():
+    assert experiment.verdict([True, True], "x") == {"verdict": "confirmed", "because": "x"}
+    assert experiment.verdict([False], "x")["verdict"] == "refuted"
+    assert experiment.verdict([True, False], "x")["verdict"] == "depends"
+    assert experiment.verdict([], "x")["verdict"] == "inconclusive"
+
+
 # ----------------------------------------------------------------------------- --out
 @pytest.mark.parametrize("bad", ["", " ", "a_file", "a_file/sub"])
 def test_bad_out_fails_at_start_with_one_line(bad, tmp_path, capsys, monkeypatch):

@@ -154,3 +154,46 @@ def test_censored_summary_all_never():
     s = stats.censored_summary(np.full(20, -1), 300)
     assert s.median == 300 and s.median_censored and s.never_fraction == 1.0
     assert s.never_ci[1] == 1.0
+
+
+# ----------------------------------------------------------------------------- median_meets
+def _summary(median, lo, hi, budget=1000):
+    return {"median": median, "ci_low": lo, "ci_high": hi, "median_censored": median >= budget,
+            "ci_high_censored": hi >= budget}
+
+
+def test_median_meets_intervals_and_censoring():
+    assert stats.median_meets(_summary(100, 98, 102), 95, 105) is True
+    assert stats.median_meets(_summary(100, 98, 102), 102, 110) is True  # touching counts
+    assert stats.median_meets(_summary(100, 98, 102), 103, 110) is False
+    assert stats.median_meets(_summary(100, 98, 102), 80, 97) is False
+    # the upper end reached the budget: the interval extends to +∞
+    assert stats.median_meets(_summary(900, 850, 1000), 1500, 1600) is True
+    # a censored median decides only when it already exceeds the range
+    assert stats.median_meets(_summary(1000, 950, 1000), 500, 600) is False
+    assert stats.median_meets(_summary(1000, 950, 1000), 1100, 1200) is None
+    s = stats.censored_summary(np.array([5, 6, 7, 8, 9] * 20), 100)  # the dataclass works too
+    assert stats.median_meets(s, 6.5, 7.5) is True
+    with pytest.raises(ValueError, match="low must be <= high"):
+        stats.median_meets(s, 2.0, 1.0)
+
+
+# ----------------------------------------------------------------------------- ks_distance
+def test_ks_distance_against_brute_force_and_the_kolmogorov_law():
+    """Geometric times (p = 0.1) against their own CDF and a shifted one; "never" (−1) runs
+    count in n but never in the empirical CDF; critical value K_0.99/√n, K_0.99 = 1.6276."""
+    rng = np.random.default_rng(0)
+    t = rng.geometric(0.1, size=2000) - 1  # 0, 1, 2, ...
+    t[:50] = -1  # 2.5% never
+    steps = np.arange(60)
+    cdf = 1 - 0.9 ** (steps + 1)
+    d, crit = stats.ks_distance(t, cdf)
+    brute = max(abs(np.sum((t >= 0) & (t <= s)) / t.size - cdf[s]) for s in steps)
+    assert d == pytest.approx(brute, abs=1e-15)
+    assert crit == pytest.approx(1.6276 / math.sqrt(2000), rel=1e-4)
+    assert 0.02 < d < crit  # the 2.5% never make the distance, still inside the band
+    assert stats.ks_distance(t, 1 - 0.9 ** (steps + 2))[0] > crit  # a law one step late
+    with pytest.raises(ValueError, match="times must be whole steps"):
+        stats.ks_distance([0.5, 1], cdf)
+    with pytest.raises(ValueError, match="cdf must be"):
+        stats.ks_distance(t, [0.5, 1.5])
