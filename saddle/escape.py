@@ -33,7 +33,7 @@ import optax
 import scipy.stats
 
 from saddle._checks import as_batch, as_point, positive_float, positive_int
-from saddle.curvature import default_eig_tol, hessian
+from saddle.curvature import default_eig_tol, eigenvalues, hessian
 from saddle.descent import Escape, descend
 from saddle.objectives.core import Objective
 from saddle.starts import sphere
@@ -123,7 +123,7 @@ def saddle_geometry(f: Fn | Objective, center: Any, radius: float, *,
     else:
         u = sphere(jax.random.PRNGKey(0) if key is None else key, 512, np.zeros(d), 1.0)
     ball = jnp.concatenate([c + radius * u, c + 0.5 * radius * u])
-    h_eigs = np.asarray(jax.vmap(lambda x: jnp.linalg.eigvalsh(jax.hessian(fn)(x)))(ball))
+    h_eigs = np.asarray(eigenvalues(fn, ball))
     v = jnp.asarray(vecs[:, 0], jnp.float32)
     pts = jnp.concatenate([c + radius * u, (c + radius * v)[None], (c - radius * v)[None]])
     return SaddleGeometry(center=c64, eigenvalues=lam, direction=vecs[:, 0],

@@ -44,7 +44,9 @@ def test_one_skeleton_per_structure_and_merge_reproduces_the_optimizer(name):
     assert sa == sb and hash(sa) == hash(sb)
     assert la != lb  # the learning rate is a leaf
     # rebuilt with the other optimizer's numbers, it *is* that optimizer, eagerly and traced
-    np.testing.assert_array_equal(_updates(closures.merge(sa, lb)), _updates(make(3e-3)))
+    steps = 1 if name == "lbfgs" else 3  # lbfgs's line search is slow op by op
+    np.testing.assert_array_equal(_updates(closures.merge(sa, lb), steps),
+                                  _updates(make(3e-3), steps))
 
     def traced(leaves):
         opt = optax.with_extra_args_support(closures.merge(sa, leaves))

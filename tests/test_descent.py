@@ -74,12 +74,16 @@ def test_loss_value_reaches_reduce_on_plateau():
     make = lambda: optax.chain(optax.sgd(1.0),  # noqa: E731
                                optax.contrib.reduce_on_plateau(patience=2, factor=0.5))
     run = saddle.descend(f, [[1.0, -1.0]], make(), 40)
-    opt, x = make(), jnp.array([1.0, -1.0])
-    state = opt.init(x)
-    for _ in range(40):
+    opt = make()
+
+    def step(_, carry):
+        x, state = carry
         loss, g = jax.value_and_grad(f)(x)
         u, state = opt.update(g, state, x, value=loss)
-        x = optax.apply_updates(x, u)
+        return optax.apply_updates(x, u), state
+
+    x0 = jnp.array([1.0, -1.0])
+    x = jax.jit(lambda x: jax.lax.fori_loop(0, 40, step, (x, opt.init(x)))[0])(x0)
     np.testing.assert_allclose(run.x[0], x, rtol=1e-6, atol=1e-12)
     assert np.abs(run.x[0]).max() < 0.5
 
