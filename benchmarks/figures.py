@@ -161,5 +161,5 @@ def plot_engine(ax: Any, engine: dict | None, mlp: dict | None) -> None:
     ax.set_ylabel("speed ratio (init-steps/s)")
     ax.set_ylim(0, max([*vals, *(s[2] for _, s in pts), *(c for _, c in cx), 1.0]) * 1.25)
     ax.set_title("Engine speed targets (bars: wall clock, best of interleaved rounds)")
-    ax.legend(loc="lower right", fontsize=7)
+    ax.legend(loc="upper center", fontsize=7, ncols=3)
     ax.grid(True, axis="y", alpha=0.3)
