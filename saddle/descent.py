@@ -25,6 +25,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from saddle import closures, engine
 from saddle import monitors as mon
@@ -285,6 +286,9 @@ def _starts(x0: Any, dim: int | None) -> tuple[Any, int]:
     if dim is not None or isinstance(x0, list | np.ndarray | jax.Array | float | int):
         x = as_batch(x0, "x0", dim)
         return x, x.shape[0]
+    if isinstance(x0, optax.GradientTransformation):
+        raise TypeError("x0 must be the starts, got an optax optimizer: the order is "
+                        "descend(f, x0, optimizer, steps)")
     leaves = jax.tree.leaves(x0)
     if not leaves:
         raise ValueError("x0 has no arrays")

@@ -41,6 +41,7 @@ __all__ = [
     "make_schedule",
     "names",
     "perturbed",
+    "project_box",
     "schedule_names",
 ]
 
@@ -269,6 +270,38 @@ def add_gradient_noise(sigma: float = 1.0, *, noise: str = "sphere"
         return otu.tree_add_scale(updates, sigma, xi), state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def project_box(lower: Any, upper: Any) -> optax.GradientTransformation:
+    """Keep the iterate in the box [lower, upper]: put it last in a chain, after the
+    optimizer, for projected descent.
+
+    The update u becomes Π(x + u) − x, with Π the Euclidean projection onto the box
+    (``optax.projections.projection_box``), so x + u is the projected step. Projected
+    GD reaches minima on the boundary of the box, which are not critical points
+    (∇f ≠ 0 there) and which ``find_critical_points`` rightly does not report.
+
+    Args:
+      lower, upper: the bounds, scalars or arrays broadcastable to the parameters (a
+        pytree of such for pytree parameters), lower ≤ upper.
+    """
+    try:
+        lo, hi = np.broadcast_arrays(np.asarray(lower, float), np.asarray(upper, float))
+    except ValueError:
+        raise ValueError(f"lower and upper must broadcast to one shape, got {lower!r} and "
+                         f"{upper!r}") from None
+    if np.any(np.isnan(lo) | np.isnan(hi) | (lo > hi)):
+        raise ValueError(f"lower must be <= upper everywhere, got lower={lower!r}, "
+                         f"upper={upper!r}")
+
+    def update_fn(updates: Any, state: optax.EmptyState, params: Any = None) -> tuple:
+        if params is None:
+            raise ValueError("project_box needs params: call update(updates, state, params)")
+        target = optax.projections.projection_box(optax.apply_updates(params, updates),
+                                                  lower, upper)
+        return jax.tree.map(jnp.subtract, target, params), state
+
+    return optax.GradientTransformation(lambda params: optax.EmptyState(), update_fn)
 
 
 # ----------------------------------------------------------------------------- the zoo

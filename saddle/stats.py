@@ -1,6 +1,7 @@
 """Confidence intervals and censoring: Wilson intervals for shares, order-statistic intervals
 for medians, and summaries of times that may never happen ("never" = −1, censored at a budget).
 
+``chao1`` estimates how many kinds of thing a sample has not seen yet (species richness).
 The binomial maths comes from ``scipy.stats``; ``wilson_interval`` is the closed form of
 ``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")``, vectorised.
 """
@@ -18,8 +19,8 @@ import scipy.stats
 
 from saddle._checks import positive_int
 
-__all__ = ["CensoredSummary", "censored", "censored_summary", "ks_distance", "median_ci",
-           "median_meets", "wilson_interval"]
+__all__ = ["CensoredSummary", "Richness", "censored", "censored_summary", "chao1", "ks_distance",
+           "median_ci", "median_meets", "wilson_interval"]
 
 
 def _whole(value: Any, name: str) -> np.ndarray:
@@ -209,3 +210,57 @@ def ks_distance(times: Any, cdf: Any, level: float = 0.99) -> tuple[float, float
     ecdf = np.searchsorted(np.sort(t[t >= 0]), np.arange(f.size), side="right") / t.size
     critical = float(scipy.stats.kstwobign.ppf(level)) / math.sqrt(t.size)
     return float(np.max(np.abs(ecdf - f))), critical
+
+
+@dataclasses.dataclass(frozen=True)
+class Richness:
+    """How many distinct things a sample probably holds, seen and unseen (``chao1``).
+
+    observed: distinct things seen; singletons, doubletons: things seen exactly once,
+    twice (f₁, f₂); n: draws; estimate: the bias-corrected Chao1 estimate of the total;
+    unseen: estimate − observed; low, high: its confidence interval (Chao 1987's
+    log-normal interval; [observed, observed] when nothing is estimated unseen).
+    """
+
+    observed: int
+    singletons: int
+    doubletons: int
+    n: int
+    estimate: float
+    unseen: float
+    low: float
+    high: float
+
+
+def chao1(counts: Any, level: float = 0.95) -> Richness:
+    """Bias-corrected Chao1 richness from ``counts`` ``[s]``: how often each thing was seen.
+
+    Ŝ = S_obs + ((n − 1)/n)·f₁(f₁ − 1)/(2(f₂ + 1)), with f₁, f₂ the things seen once and
+    twice in n draws; its variance (Chao 2005) gives the log-normal interval
+    S_obs + T/K .. S_obs + T·K, T = Ŝ − S_obs, K = exp(z·√ln(1 + var/T²)) (Chao 1987).
+    Unbiased for the unseen count when every thing is equally likely; a lower bound
+    otherwise.
+
+    References: A. Chao, "Nonparametric estimation of the number of classes in a
+    population", Scand. J. Statist. 11 (1984) 265–270; A. Chao, "Estimating the population
+    size for capture–recapture data with unequal catchability", Biometrics 43 (1987)
+    783–791; A. Chao, "Species estimation and applications", Encyclopedia of Statistical
+    Sciences (2005).
+    """
+    level = _level(level)
+    c = _whole(counts, "counts").ravel()
+    c = c[c > 0]
+    s_obs, n = int(c.size), int(c.sum())
+    f1, f2 = int(np.sum(c == 1)), int(np.sum(c == 2))
+    w = (n - 1) / n if n else 0.0
+    unseen = w * f1 * (f1 - 1) / (2 * (f2 + 1)) + 0.0  # + 0.0: never -0.0
+    var = (w * f1 * (f1 - 1) / (2 * (f2 + 1)) + w**2 * f1 * (2 * f1 - 1) ** 2 / (4 * (f2 + 1) ** 2)
+           + w**2 * f1**2 * f2 * (f1 - 1) ** 2 / (4 * (f2 + 1) ** 4))
+    if unseen > 0:
+        z = float(scipy.stats.norm.ppf(0.5 + level / 2))
+        k = math.exp(z * math.sqrt(math.log(1 + var / unseen**2)))
+        low, high = s_obs + unseen / k, s_obs + unseen * k
+    else:
+        low = high = float(s_obs)
+    return Richness(observed=s_obs, singletons=f1, doubletons=f2, n=n,
+                    estimate=s_obs + unseen, unseen=unseen, low=low, high=high)

@@ -38,8 +38,10 @@ def test_default_finds_every_catalogued_point_with_its_index(name, dim):
         if p.index is not None:
             assert cps.index[i] == p.index, (name, p, cps.index[i])
         assert abs(cps.value[i] - p.value) <= VALUE_TOL * (1 + abs(p.value)), (name, p)
-    if obj.complete:
+    if obj.complete:  # every point found, and Chao1 agrees that none is missing
         assert len(cps) == len(smooth), f"{name}: {len(cps)} points, catalogue {len(smooth)}"
+        assert cps.richness.unseen < 1, (name, cps.richness)
+    assert not cps.sets  # every catalogued point is isolated
     assert np.all(cps.grad_norm <= cps.grad_tol)
     n = 4096
     assert cps.hits.sum() + len(cps.unconverged) + cps.outside + cps.diverged == n
@@ -156,8 +158,10 @@ class Traced:
     (dict(steps=0), ValueError, "steps must be >= 1"),
     (dict(grad_tol=0.0), ValueError, "grad_tol must be a finite number > 0"),
     (dict(grad_tol=-1e-3), ValueError, "grad_tol must be a finite number > 0"),
-    (dict(merge_tol=-1.0), ValueError, "merge_tol must be a finite number > 0"),
-    (dict(merge_tol=0), ValueError, "merge_tol must be a finite number > 0"),
+    (dict(step_tol=-1.0), ValueError, "step_tol must be a finite number > 0"),
+    (dict(flat_merge_tol=0), ValueError, "flat_merge_tol must be a finite number > 0"),
+    (dict(max_starts=0), ValueError, "max_starts must be >= 1"),
+    (dict(neighbours=1.5), TypeError, "neighbours must be an int"),
     (dict(flat_tol=0.0), ValueError, "flat_tol must be a finite number > 0"),
     (dict(flat_tol=float("nan")), ValueError, "flat_tol must be a finite number > 0"),
     (dict(method="bfgs"), ValueError, "unknown method 'bfgs'; known: hybrid, newton"),

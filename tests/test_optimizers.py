@@ -400,3 +400,32 @@ def test_wrong_types_are_type_errors():
         opts.make_schedule("step", 0.1, 10, boundaries=0.5)
     with pytest.raises(TypeError, match="nesterov must be True or False"):
         opts.make("rmsprop", 0.1, momentum=0.9, nesterov="yes")
+
+
+# ----------------------------------------------------------------------------- projection
+def test_projected_gd_reaches_minima_on_the_box_boundary():
+    """f = (x₀ − 2)² + (x₁ + 0.5)² on [−1, 1]²: the box minimum (1, −0.5) has ∇f = (−2, 0)
+    ≠ 0, on the boundary: not a critical point. Projected GD ends there exactly, from
+    every start; plain GD leaves the box for (2, −0.5)."""
+    import saddle
+
+    def f(x):
+        return (x[0] - 2.0) ** 2 + (x[1] + 0.5) ** 2
+
+    x0 = jax.random.uniform(jax.random.PRNGKey(0), (64, 2), minval=-1.0, maxval=1.0)
+    opt = optax.chain(optax.sgd(0.1), saddle.optimizers.project_box(-1.0, 1.0))
+    run = saddle.descend(f, x0, opt, steps=200)
+    np.testing.assert_allclose(run.x, np.broadcast_to([1.0, -0.5], (64, 2)), atol=1e-6)
+    assert np.all((run.x >= -1) & (run.x <= 1))
+    free = saddle.descend(f, x0, optax.sgd(0.1), steps=200)
+    np.testing.assert_allclose(free.x, np.broadcast_to([2.0, -0.5], (64, 2)), atol=1e-5)
+    # per-coordinate bounds, as arrays
+    box = saddle.optimizers.project_box(jnp.array([-1.0, 0.0]), jnp.array([1.0, 0.2]))
+    run = saddle.descend(f, x0 * 0.1, optax.chain(optax.sgd(0.1), box), steps=200)
+    np.testing.assert_allclose(run.x, np.broadcast_to([1.0, 0.0], (64, 2)), atol=1e-6)
+    with pytest.raises(ValueError, match="lower must be <= upper"):
+        saddle.optimizers.project_box(1.0, -1.0)
+    with pytest.raises(ValueError, match="lower and upper must broadcast"):
+        saddle.optimizers.project_box(np.zeros(2), np.ones(3))
+    with pytest.raises(TypeError, match=r"the order is descend\(f, x0, optimizer, steps\)"):
+        saddle.descend(f, opt, x0, steps=200)

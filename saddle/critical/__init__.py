@@ -1,0 +1,27 @@
+"""Critical points of every kind (minima, saddles, maxima), not only the minima optimizers find.
+
+``find_critical_points`` (``find``) runs a compiled Newton / Newton-MR solver (``solver``)
+from many starts, merges end points by what they are and reports sets of critical points
+once (``merge``), and says how complete the search probably is (Chao1). ``catalogue``
+checks found points against an objective's catalogue of known ones.
+"""
+
+from saddle.critical.catalogue import (
+    CatalogueMatch,
+    compare_catalogue,
+    index_counts,
+    match_catalogue,
+    separable_index_counts,
+)
+from saddle.critical.find import (
+    CriticalPoints,
+    CriticalSet,
+    IncompleteSearchWarning,
+    find_critical_points,
+)
+from saddle.critical.solver import METHODS, newton_solve
+from saddle.escape import EscapeDirection, escape_direction  # noqa: F401  (moved; re-exported)
+
+__all__ = ["METHODS", "CatalogueMatch", "CriticalPoints", "CriticalSet",
+           "IncompleteSearchWarning", "compare_catalogue", "find_critical_points",
+           "index_counts", "match_catalogue", "newton_solve", "separable_index_counts"]
