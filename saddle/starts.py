@@ -1,9 +1,11 @@
 """Initial points from a ``jax.random`` key: in an objective's box, on a sphere around a point,
-or by the objective's own sampler."""
+or by the objective's own sampler; and per-layer initialisation schemes for networks
+(``scheme``: zeros, constant, normal, Xavier, He, LeCun, orthogonal, PyTorch's default)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -86,3 +88,72 @@ def sphere(key: jax.Array, n: int, center: Any, radius: float) -> jax.Array:
     radius = positive_float(radius, "radius")
     g = jax.random.normal(key, (n, c.shape[0]))
     return c.astype(g.dtype) + radius * (g / jnp.linalg.norm(g, axis=1, keepdims=True))
+
+
+# ----------------------------------------------------------------------------- network schemes
+class Scheme(NamedTuple):
+    """A per-layer initialisation scheme for dense layers: ``kernel`` is a
+    ``jax.nn.initializers`` initializer for kernels ``[fan_in, fan_out]``; ``bias(fan_in)``
+    gives the initializer for the layer's bias ``[fan_out]`` (PyTorch's depends on fan_in)."""
+
+    name: str
+    kernel: Callable[..., jax.Array]
+    bias: Callable[[int], Callable[..., jax.Array]]
+
+
+def _zeros_bias(fan_in: int) -> Callable[..., jax.Array]:
+    del fan_in
+    return jax.nn.initializers.zeros
+
+
+def _torch_bias(fan_in: int) -> Callable[..., jax.Array]:
+    bound = 1.0 / np.sqrt(fan_in)
+    return lambda key, shape, dtype=jnp.float32: jax.random.uniform(
+        key, shape, dtype, minval=-bound, maxval=bound)
+
+
+_VS = jax.nn.initializers.variance_scaling
+SCHEMES: dict[str, str] = {
+    "zeros": "all weights and biases 0 (no symmetry breaking)",
+    "constant": "all weights `value` (default 0.1), biases 0",
+    "normal": "weights N(0, std²) (default std 0.01), biases 0",
+    "xavier_uniform": "Glorot & Bengio 2010: U(±√(6/(fan_in + fan_out))), var 2/(fan_in + fan_out)",
+    "xavier_normal": "Glorot & Bengio 2010: var 2/(fan_in + fan_out), truncated normal",
+    "he_uniform": "He et al. 2015: U(±√(6/fan_in)), var 2/fan_in",
+    "he_normal": "He et al. 2015: var 2/fan_in, truncated normal",
+    "lecun_uniform": "LeCun et al. 1998: U(±√(3/fan_in)), var 1/fan_in",
+    "lecun_normal": "LeCun et al. 1998: var 1/fan_in, truncated normal (flax's default)",
+    "orthogonal": "Saxe et al. 2014: a random orthogonal matrix × `gain` (default 1)",
+    "pytorch": "PyTorch nn.Linear: weights and biases U(±1/√fan_in), var 1/(3·fan_in)",
+}
+
+
+def scheme(name: str, **kwargs: float) -> Scheme:
+    """The initialisation scheme ``name`` (``SCHEMES`` lists them with their variances);
+    biases are 0 except under ``"pytorch"``. "truncated normal" is jax's: a normal cut at
+    ±2σ and rescaled so that the variance is the one stated (PyTorch's ``*_normal_`` use an
+    untruncated normal of that variance).
+
+    Keyword arguments: ``value`` (constant), ``std`` (normal), ``gain`` (orthogonal)."""
+    allowed = {"constant": {"value"}, "normal": {"std"}, "orthogonal": {"gain"}}.get(name, set())
+    if name not in SCHEMES:
+        raise ValueError(f"unknown scheme {name!r}; known: {', '.join(SCHEMES)}")
+    if set(kwargs) - allowed:
+        raise TypeError(f"scheme {name!r} takes {sorted(allowed) or 'no arguments'}, got "
+                        f"{sorted(kwargs)}")
+    init = jax.nn.initializers
+    if name == "normal":
+        kernel = init.normal(positive_float(kwargs.get("std", 0.01), "std"))
+    elif name == "constant":
+        kernel = init.constant(float(kwargs.get("value", 0.1)))
+    elif name == "orthogonal":
+        kernel = init.orthogonal(positive_float(kwargs.get("gain", 1.0), "gain"))
+    else:
+        kernel = {
+            "zeros": init.zeros,
+            "xavier_uniform": init.glorot_uniform(), "xavier_normal": init.glorot_normal(),
+            "he_uniform": init.he_uniform(), "he_normal": init.he_normal(),
+            "lecun_uniform": init.lecun_uniform(), "lecun_normal": init.lecun_normal(),
+            "pytorch": _VS(1 / 3, "fan_in", "uniform"),
+        }[name]
+    return Scheme(name, kernel, _torch_bias if name == "pytorch" else _zeros_bias)

@@ -1,0 +1,189 @@
+"""Neural networks as objectives: a flax model and a data set → an ``Objective`` over one flat
+parameter vector.
+
+A flax ``linen`` module is initialised once for its structure; ``ravel_pytree`` flattens
+its parameters to θ ∈ R^d, and the loss becomes a pure function ``fn(θ, (x, y))`` that
+``jax.grad``, ``jax.hessian``, Hessian-vector products and ``vmap`` over thousands of
+starts apply to directly. ``Net.unravel(θ)`` gives the parameter pytree back, and
+``Net.init(key)`` draws θ with the model's own initialisers (the scheme it was built
+with, ``saddle.starts.scheme``).
+
+Losses, per example averaged over the batch (the mean, so the loss does not grow with
+the data set; a minibatch gives an unbiased estimate of the full-batch loss):
+
+* ``"mse"``: ½‖ŷ − y‖², the ½ so that the Hessian of a linear model is the covariance
+  XᵀX/n; summed over outputs, averaged over examples.
+* ``"cross_entropy"``: −log softmax(ŷ)_y for integer labels y (a single output with
+  labels 0/1 is the logistic loss −log σ(±ŷ)).
+
+plus ``l2/2·‖θ‖²`` over all parameters (biases included) when ``l2 > 0``.
+
+Models: ``mlp`` (widths, activation, optional biases), ``deep_linear`` (no activation,
+no biases), ``linear_autoencoder`` (d → h → d, trained on (x, x)), and
+``two_layer`` (x ↦ Σᵢ aᵢ φ(wᵢᵀx), the second layer fixed or trained) for teacher–student.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from saddle._checks import one_of, positive_int
+from saddle.objectives.core import Objective, check_data
+from saddle.starts import Scheme, scheme
+
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "tanh": jnp.tanh, "relu": jax.nn.relu, "gelu": jax.nn.gelu, "sigmoid": jax.nn.sigmoid,
+    "linear": lambda z: z,
+}
+LOSSES = ("mse", "cross_entropy")
+
+
+class MLP(nn.Module):
+    """Dense layers of ``widths`` (the last is the output), ``activation`` between them, none
+    after the last; kernels ``[fan_in, fan_out]`` and biases drawn by ``scheme``."""
+
+    widths: Sequence[int]
+    activation: str = "tanh"
+    bias: bool = True
+    scheme: Scheme = scheme("lecun_normal")
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        act = ACTIVATIONS[self.activation]
+        for i, width in enumerate(self.widths):
+            x = nn.Dense(width, use_bias=self.bias, kernel_init=self.scheme.kernel,
+                         bias_init=self.scheme.bias(x.shape[-1]), name=f"dense_{i}")(x)
+            if i < len(self.widths) - 1:
+                x = act(x)
+        return x
+
+
+class TwoLayer(nn.Module):
+    """x ↦ Σᵢ aᵢ φ(wᵢᵀx), ``width`` hidden units, no biases; a = 1 fixed unless
+    ``train_output`` (Safran & Shamir 2018's student)."""
+
+    width: int
+    activation: str = "relu"
+    train_output: bool = False
+    scheme: Scheme = scheme("lecun_normal")
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        h = ACTIVATIONS[self.activation](
+            nn.Dense(self.width, use_bias=False, kernel_init=self.scheme.kernel, name="hidden")(x))
+        if self.train_output:
+            return nn.Dense(1, use_bias=False, kernel_init=self.scheme.kernel, name="output")(h)
+        return jnp.sum(h, axis=-1, keepdims=True)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Net:
+    """A flax module with its parameters as one flat vector θ ``[dim]``.
+
+    ``apply(θ, x)``: outputs ``[n, out]`` for inputs ``[n, in_dim]``; ``unravel(θ)``: the
+    parameter pytree; ``init(key)``: θ drawn by the module's initialisers; ``shapes``:
+    the parameter pytree's shapes.
+    """
+
+    module: nn.Module
+    in_dim: int
+    dim: int
+    unravel: Callable[[jax.Array], Any]
+    shapes: Any
+
+    def apply(self, theta: jax.Array, x: jax.Array) -> jax.Array:
+        return self.module.apply({"params": self.unravel(theta)}, x)
+
+    def init(self, key: jax.Array) -> jax.Array:
+        x = jnp.zeros((1, self.in_dim), jnp.float32)
+        return ravel_pytree(self.module.init(key, x)["params"])[0]
+
+
+def net(module: nn.Module, in_dim: int) -> Net:
+    """``Net`` of a flax ``module`` taking inputs ``[n, in_dim]`` (shapes traced, nothing run)."""
+    in_dim = positive_int(in_dim, "in_dim")
+    x = jnp.zeros((1, in_dim), jnp.float32)
+    params = jax.eval_shape(lambda: module.init(jax.random.PRNGKey(0), x))["params"]
+    flat, unravel = ravel_pytree(jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), params))
+    return Net(module=module, in_dim=in_dim, dim=int(flat.shape[0]), unravel=unravel,
+               shapes=jax.tree.map(lambda s: s.shape, params))
+
+
+def mlp(in_dim: int, widths: Sequence[int], activation: str = "tanh", *, bias: bool = True,
+        init: str | Scheme = "lecun_normal") -> Net:
+    """A multilayer perceptron ``in_dim → widths[0] → … → widths[-1]``."""
+    widths = tuple(positive_int(w, "widths") for w in widths)
+    if not widths:
+        raise ValueError("widths must name at least one layer (the output)")
+    one_of(activation, "activation", tuple(ACTIVATIONS))
+    return net(MLP(widths, activation, bias, _scheme(init)), in_dim)
+
+
+def deep_linear(in_dim: int, widths: Sequence[int], *, init: str | Scheme = "lecun_normal") -> Net:
+    """A deep linear network x ↦ W_L ⋯ W_1 x (no biases, no activation)."""
+    return mlp(in_dim, widths, "linear", bias=False, init=init)
+
+
+def linear_autoencoder(in_dim: int, hidden: int, *, init: str | Scheme = "lecun_normal") -> Net:
+    """x ↦ W₂W₁x with W₁ ``[hidden, in_dim]``: train it on data (x, x) (Baldi & Hornik 1989)."""
+    return deep_linear(in_dim, (positive_int(hidden, "hidden"), in_dim), init=init)
+
+
+def two_layer(in_dim: int, width: int, activation: str = "relu", *, train_output: bool = False,
+              init: str | Scheme = "lecun_normal") -> Net:
+    """x ↦ Σᵢ aᵢ φ(wᵢᵀx) (``TwoLayer``)."""
+    one_of(activation, "activation", tuple(ACTIVATIONS))
+    return net(TwoLayer(positive_int(width, "width"), activation, train_output, _scheme(init)),
+               in_dim)
+
+
+def _scheme(init: str | Scheme) -> Scheme:
+    return init if isinstance(init, Scheme) else scheme(init)
+
+
+def loss_fn(net_: Net, loss: str = "mse", l2: float = 0.0) -> Callable[[jax.Array, Any], jax.Array]:
+    """``fn(θ, (x, y)) -> []``: the mean per-example ``loss`` of ``net_`` on a batch, plus
+    ``l2``/2·‖θ‖² (module docstring)."""
+    one_of(loss, "loss", LOSSES)
+    if not (np.isfinite(l2) and l2 >= 0):
+        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+
+    def fn(theta: jax.Array, batch: Any) -> jax.Array:
+        x, y = batch
+        out = net_.apply(theta, x.astype(theta.dtype))
+        if loss == "mse":
+            value = 0.5 * jnp.mean(jnp.sum((out - y.reshape(out.shape)) ** 2, axis=-1))
+        elif out.shape[-1] == 1:  # logistic: labels 0/1, z = ±ŷ
+            z = jnp.where(y.reshape(-1) > 0, 1.0, -1.0) * out[:, 0]
+            value = jnp.mean(jax.nn.softplus(-z))
+        else:
+            logp = jax.nn.log_softmax(out, axis=-1)
+            value = -jnp.mean(jnp.take_along_axis(logp, y.reshape(-1, 1).astype(jnp.int32),
+                                                  axis=-1))
+        return value + 0.5 * l2 * theta @ theta if l2 else value
+
+    return fn
+
+
+def objective(net_: Net, data: Any, *, loss: str = "mse", l2: float = 0.0,
+              name: str = "network") -> Objective:
+    """The loss of ``net_`` on ``data`` — ``(x [n, in], y)`` or a ``saddle.data.Dataset``
+    (its training split) — as an ``Objective`` over θ ``[dim]`` with ``init`` = the net's
+    own initialisers. ``descend(obj, x0, opt, steps)`` trains on the full batch;
+    ``batch_size=`` samples minibatches."""
+    if hasattr(data, "x_train"):
+        data = (data.x_train, data.y_train)
+    x, y = check_data(tuple(data), "data")
+    if x.ndim != 2 or x.shape[1] != net_.in_dim:
+        raise ValueError(f"data inputs must be [n, {net_.in_dim}] (the net's in_dim), got "
+                         f"{tuple(x.shape)}")
+    return Objective(fn=loss_fn(net_, loss, l2), dim=net_.dim, init=net_.init,
+                     data=(x.astype(jnp.float32), y), name=name)
