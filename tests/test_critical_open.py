@@ -266,3 +266,36 @@ def test_chao1_warns_at_too_few_starts_and_not_at_enough():
     assert len(enough) == 441 and enough.richness.unseen < 1
     assert grown.richness.unseen < 1 and grown.n_starts > 1024 and grown.n_starts % 1024 == 0
     assert len(grown) >= few.richness.observed and accounted(grown) == grown.n_starts
+
+
+def drop_wave(x):
+    r2 = x @ x
+    return -(1 + jnp.cos(12 * jnp.sqrt(r2))) / (0.5 * r2 + 2)
+
+
+def test_drop_wave_rings_are_sets_whole_inside_the_box_and_cut_into_four_arcs_outside():
+    """f = φ(‖x‖): every root r_k > 0 of φ' (brentq on a grid) is a circle of critical points,
+    of minima where φ'' > 0 and maxima where φ'' < 0; the origin, where autodiff gives NaN,
+    is the minimum. A circle inside [−5.12, 5.12]² is one set; one with 5.12 < r < 5.12√2
+    meets the box in four arcs: four sets. (Rings beyond r = 6.6 reach only the corners
+    and draw few starts; they are not checked.)"""
+    def d1(r):
+        den = 0.5 * r * r + 2
+        return 12 * np.sin(12 * r) / den + (1 + np.cos(12 * r)) * r / den**2
+
+    grid = np.linspace(0.05, 6.6, 200_001)
+    s = np.sign(d1(grid))
+    radii = np.array([scipy.optimize.brentq(d1, grid[i], grid[i + 1])
+                      for i in np.flatnonzero(s[:-1] * s[1:] < 0)])
+    h = 1e-5
+    curv = (d1(radii + h) - d1(radii - h)) / (2 * h)
+    cps = find(drop_wave, (-5.12, 5.12))
+    assert cps.kind.tolist() == ["undefined"] and np.allclose(cps.x, 0, atol=1e-12)
+    set_r = np.array([np.median(np.linalg.norm(st.x, axis=1)) for st in cps.sets])
+    for r, c in zip(radii, curv, strict=True):
+        on = [st for st, q in zip(cps.sets, set_r, strict=True) if abs(q - r) < 1e-6]
+        assert len(on) == (1 if r < 5.12 else 4), (r, len(on))
+        for st in on:
+            assert st.dimension == 1 and st.kind == ("minimum" if c > 0 else "maximum")
+            np.testing.assert_allclose(np.linalg.norm(st.x, axis=1), r, atol=1e-8)
+    assert accounted(cps) == 4096

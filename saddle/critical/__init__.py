@@ -3,7 +3,9 @@
 ``find_critical_points`` (``find``) runs a compiled Newton / Newton-MR solver (``solver``)
 from many starts, merges end points by what they are and reports sets of critical points
 once (``merge``), and says how complete the search probably is (Chao1). ``catalogue``
-checks found points against an objective's catalogue of known ones.
+checks found points against an objective's catalogue of known ones. For networks, where
+no dense Hessian fits, ``newton_mr`` (``hessian_free``) runs Newton-MR with MINRES on
+Hessian-vector products.
 """
 
 from saddle.critical.catalogue import (
@@ -19,9 +21,11 @@ from saddle.critical.find import (
     IncompleteSearchWarning,
     find_critical_points,
 )
+from saddle.critical.hessian_free import HessianFreeResult, minres, newton_mr
 from saddle.critical.solver import METHODS, newton_solve
 from saddle.escape import EscapeDirection, escape_direction  # noqa: F401  (moved; re-exported)
 
-__all__ = ["METHODS", "CatalogueMatch", "CriticalPoints", "CriticalSet",
+__all__ = ["METHODS", "CatalogueMatch", "CriticalPoints", "CriticalSet", "HessianFreeResult",
            "IncompleteSearchWarning", "compare_catalogue", "find_critical_points",
-           "index_counts", "match_catalogue", "newton_solve", "separable_index_counts"]
+           "index_counts", "match_catalogue", "minres", "newton_mr", "newton_solve",
+           "separable_index_counts"]
