@@ -63,6 +63,9 @@ def test_mse_convention_and_l2_give_the_textbook_hessian():
     with float64():
         obj = snn.objective(net, (x, y), loss="mse", l2=0.3)
         h = np.asarray(jax.hessian(obj)(jnp.zeros(net.dim)))
+        # saddle's dense tier takes the objective's data as an argument: the same Hessian
+        np.testing.assert_allclose(saddle.curvature.hessian(obj, jnp.zeros((2, net.dim))),
+                                   np.broadcast_to(h, (2, 8, 8)), rtol=1e-12)
     cov = x.T.astype(np.float64) @ x / 40
     # kernel [4, 2] flattened row-major: parameter (i, j) at 2i + j
     np.testing.assert_allclose(h, np.kron(cov, np.eye(2)) + 0.3 * np.eye(8), rtol=1e-5, atol=1e-6)

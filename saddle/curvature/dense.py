@@ -26,27 +26,38 @@ from saddle.objectives.core import KINDS, Objective
 Fn = Callable[[jax.Array], jax.Array]
 
 
-def _unwrap(f: Fn | Objective, dim: int | None = None) -> tuple[Fn, int | None]:
+def _unwrap(f: Fn | Objective, dim: int | None = None) -> tuple[Fn, int | None, Any]:
+    """(function of (x, data), dim, data): an objective's data (full batch) is passed to
+    the compiled program as an argument, never baked into it."""
     if isinstance(f, Objective):
-        return f.fn, f.dim
+        if f.data is None:
+            return _no_data(f.fn), f.dim, None
+        return f.fn, f.dim, f.data
     if not callable(f):
         raise TypeError(f"f must be a callable or an Objective, got {type(f).__name__}")
-    return f, dim
+    return _no_data(f), dim, None
 
 
-def _check_scalar(fn: Fn, x: jax.Array) -> None:
-    out = jax.eval_shape(fn, jax.ShapeDtypeStruct(x.shape[1:], x.dtype))
+@functools.lru_cache(maxsize=256)
+def _no_data(fn: Fn) -> Callable[[jax.Array, Any], jax.Array]:
+    """``fn`` as a function of (x, data) that ignores data (cached: one per ``fn``, so the
+    compile caches keyed on it still hit)."""
+    return lambda x, data: fn(x)
+
+
+def _check_scalar(fn: Callable, xs: jax.Array, data: Any) -> None:
+    out = jax.eval_shape(fn, jax.ShapeDtypeStruct(xs.shape[1:], xs.dtype), data)
     if out.shape != ():
-        raise TypeError(f"f must return a scalar for a point of shape {x.shape[1:]}, "
+        raise TypeError(f"f must return a scalar for a point of shape {xs.shape[1:]}, "
                         f"got shape {out.shape}")
 
 
 def hessian(f: Fn | Objective, xs: Any) -> jax.Array:
     """Dense Hessians ``[n, d, d]`` of ``f`` at the points ``xs`` ``[n, d]`` (one vmapped call)."""
-    fn, dim = _unwrap(f)
+    fn, dim, data = _unwrap(f)
     xs = as_batch(xs, "xs", dim)
-    _check_scalar(fn, xs)
-    return _hessians(fn, xs)
+    _check_scalar(fn, xs, data)
+    return _hessians(fn, xs, data)
 
 
 def eigenvalues(f: Fn | Objective, xs: Any) -> jax.Array:
@@ -55,8 +66,8 @@ def eigenvalues(f: Fn | Objective, xs: Any) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _hessians(fn: Fn, xs: jax.Array) -> jax.Array:
-    return jax.vmap(jax.hessian(fn))(xs)
+def _hessians(fn: Callable, xs: jax.Array, data: Any) -> jax.Array:
+    return jax.vmap(jax.hessian(fn), in_axes=(0, None))(xs, data)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,23 +137,24 @@ def classify(
     >>> str(c.kind[0]), int(c.index[0])
     ('saddle', 1)
     """
-    fn, dim = _unwrap(f)
+    fn, dim, data = _unwrap(f)
     xs = as_batch(xs, "xs", dim)
-    _check_scalar(fn, xs)
+    _check_scalar(fn, xs, data)
     tol = default_eig_tol(xs.dtype) if eig_tol is None else positive_float(eig_tol, "eig_tol")
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    out = _classify(fn, xs, jnp.asarray(tol, xs.dtype), batch_size)
+    out = _classify(fn, xs, data, jnp.asarray(tol, xs.dtype), batch_size)
     gn, eigs, index, zero, code, tols = (np.asarray(a) for a in out)
     return Classification(grad_norm=gn, eigenvalues=eigs, index=index, n_zero=zero,
                           kind=np.asarray(KINDS)[code], tol=tols)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 3))
-def _classify(fn: Fn, xs: jax.Array, rtol: jax.Array, batch_size: int | None) -> tuple:
+@functools.partial(jax.jit, static_argnums=(0, 4))
+def _classify(fn: Callable, xs: jax.Array, data: Any, rtol: jax.Array,
+              batch_size: int | None) -> tuple:
     def one(x: jax.Array) -> tuple:
-        g = jax.grad(fn)(x)
-        eigs = jnp.linalg.eigvalsh(jax.hessian(fn)(x))
+        g = jax.grad(fn)(x, data)
+        eigs = jnp.linalg.eigvalsh(jax.hessian(fn)(x, data))
         tol = rtol * (1 + jnp.max(jnp.abs(eigs)))
         index, zero, code = kind_codes(eigs, tol)
         return jnp.linalg.norm(g), eigs, index, zero, code, tol

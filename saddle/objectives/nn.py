@@ -160,7 +160,8 @@ def loss_fn(net_: Net, loss: str = "mse", l2: float = 0.0) -> Callable[[jax.Arra
         x, y = batch
         out = net_.apply(theta, x.astype(theta.dtype))
         if loss == "mse":
-            value = 0.5 * jnp.mean(jnp.sum((out - y.reshape(out.shape)) ** 2, axis=-1))
+            value = 0.5 * jnp.mean(jnp.sum((out - y.reshape(out.shape).astype(out.dtype)) ** 2,
+                                           axis=-1))
         elif out.shape[-1] == 1:  # logistic: labels 0/1, z = ±ŷ
             z = jnp.where(y.reshape(-1) > 0, 1.0, -1.0) * out[:, 0]
             value = jnp.mean(jax.nn.softplus(-z))
@@ -185,5 +186,7 @@ def objective(net_: Net, data: Any, *, loss: str = "mse", l2: float = 0.0,
     if x.ndim != 2 or x.shape[1] != net_.in_dim:
         raise ValueError(f"data inputs must be [n, {net_.in_dim}] (the net's in_dim), got "
                          f"{tuple(x.shape)}")
-    return Objective(fn=loss_fn(net_, loss, l2), dim=net_.dim, init=net_.init,
-                     data=(x.astype(jnp.float32), y), name=name)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(jnp.float32)
+    return Objective(fn=loss_fn(net_, loss, l2), dim=net_.dim, init=net_.init, data=(x, y),
+                     name=name)
