@@ -15,14 +15,26 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
 
-__all__ = ["Tridiagonal", "hvp", "lanczos", "top_eigenpair"]
+__all__ = ["Tridiagonal", "hessian_operator", "hvp", "lanczos", "top_eigenpair"]
 
 
 def hvp(f: Callable[[Any], jax.Array], x: Any, v: Any) -> Any:
     """Hessian-vector product ``H(x) v`` (``x`` and ``v`` pytrees of one structure), by
     forward-over-reverse differentiation."""
     return jax.jvp(jax.grad(f), (x,), (v,))[1]
+
+
+def hessian_operator(f: Callable[..., jax.Array], x: Any, *args: Any
+                     ) -> tuple[jax.Array, Callable[[jax.Array], jax.Array]]:
+    """``(flat, matvec)``: ``x`` flattened by ``ravel_pytree`` ``[d]`` and ``v ↦ H(x)v`` on
+    flat vectors ``[d] → [d]``, H the Hessian of ``f(x, *args)`` in ``x``; forward-over-reverse
+    like ``hvp`` but linearised once (``jax.linearize`` of the gradient), so repeated
+    products skip the primal pass."""
+    flat, unravel = ravel_pytree(x)
+    _, matvec = jax.linearize(jax.grad(lambda z: f(unravel(z), *args)), flat)
+    return flat, matvec
 
 
 class Tridiagonal(NamedTuple):
@@ -35,13 +47,19 @@ class Tridiagonal(NamedTuple):
     beta: jax.Array
     basis: jax.Array
 
-    def eigh(self) -> tuple[jax.Array, jax.Array, jax.Array]:
+    def matrix(self) -> jax.Array:
+        """The tridiagonal ``T`` ``[m, m]``."""
+        off = self.beta[: self.alpha.shape[0] - 1]
+        return jnp.diag(self.alpha) + jnp.diag(off, 1) + jnp.diag(off, -1)
+
+    def eigh(self, *, select: Any = None) -> tuple[jax.Array, jax.Array, jax.Array]:
         """Ritz values ``[m]`` (ascending), Ritz vectors ``[m, d]`` (rows) and their
-        residuals ``‖Hv − θv‖ = beta[m−1]·|y_m|`` ``[m]``."""
+        residuals ``‖Hv − θv‖ = beta[m−1]·|y_m|`` ``[m]``; with ``select`` (indices into
+        the ascending order, ``[s]``) only those ``s`` pairs, in that order."""
         m = self.alpha.shape[0]
-        off = self.beta[: m - 1]
-        t = jnp.diag(self.alpha) + jnp.diag(off, 1) + jnp.diag(off, -1)
-        theta, y = jnp.linalg.eigh(t)
+        theta, y = jnp.linalg.eigh(self.matrix())
+        if select is not None:
+            theta, y = theta[select], y[:, select]
         return theta, y.T @ self.basis, jnp.abs(self.beta[m - 1] * y[m - 1])
 
 
