@@ -261,6 +261,7 @@ def assert_rows_equal(batched, i, one):
                  batched, one)
 
 
+@pytest.mark.slow  # 5 vmapped programs to compile; chunked batches (jit(vmap)) are tested below
 def test_vmap_over_three_points_equals_three_calls():
     """``over_points`` is ``jit(vmap(fn))`` with key fold_in(key, i) for point i; at points
     where c·cos x differs, so does the Hessian A − c·diag(cos x)."""
