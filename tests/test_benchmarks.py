@@ -26,9 +26,11 @@ from benchmarks.workloads import rastrigin_jnp_cos_fn, starts, workload
 from saddle import experiment
 from saddle.objectives.classic import rastrigin_fn
 
+# The scaling points (n = 100, and 150 in two chunks of 100, the second padded) and the
+# d-point take descend's shape and steps from the ratios study: one compiled program each.
 TINY = tp.Config(
     rastrigin_dim=3, n_starts=100, steps=20, loop_starts=3, scipy_starts=3, baseline_steps=20,
-    repeats=1, n_max=200, chunk_size=150, scale_steps=10, scale_dims=(3,),
+    repeats=1, n_max=150, chunk_size=100, scale_steps=20, scale_dims=(3,),
     scale_d_starts=100, cos_elements=1024, flag_rounds=0, use_torch=False, engine_repeats=1,
     mlp_sizes=(64, 4, 10), mlp_networks=2, mlp_steps=10, mlp_lr=1e-2, mlp_repeats=1,
 )
@@ -76,8 +78,8 @@ def test_tiny_config_end_to_end(result):
             ok = data[f"{name}.{m}.success"]
             assert ok.any() and np.abs(g[ok]).max() < 1e-3, (name, m)
     scale = s["scaling"]["n"]["himmelblau"]
-    assert [p["n"] for p in scale["points"]] == [100, 200]
-    assert scale["points"][1]["chunk_size"] == 150  # n = 200 ran as 2 chunks of 150
+    assert [p["n"] for p in scale["points"]] == [100, 150]
+    assert scale["points"][1]["chunk_size"] == 100  # n = 150 ran as 2 chunks of 100
     assert scale["chunked_max_abs_diff_vs_unchunked"] == 0.0
     assert set(s["scaling"]["d"]) == {"3"}
     cos = s["cos_gap"]
