@@ -26,9 +26,11 @@ from benchmarks.workloads import rastrigin_jnp_cos_fn, starts, workload
 from saddle import experiment
 from saddle.objectives.classic import rastrigin_fn
 
+# The scaling points (n = 100, and 150 in two chunks of 100, the second padded) and the
+# d-point take descend's shape and steps from the ratios study: one compiled program each.
 TINY = tp.Config(
     rastrigin_dim=3, n_starts=100, steps=20, loop_starts=3, scipy_starts=3, baseline_steps=20,
-    repeats=1, n_max=200, chunk_size=150, scale_steps=10, scale_dims=(3,),
+    repeats=1, n_max=150, chunk_size=100, scale_steps=20, scale_dims=(3,),
     scale_d_starts=100, cos_elements=1024, flag_rounds=0, use_torch=False, engine_repeats=1,
     mlp_sizes=(64, 4, 10), mlp_networks=2, mlp_steps=10, mlp_lr=1e-2, mlp_repeats=1,
 )
@@ -76,8 +78,8 @@ def test_tiny_config_end_to_end(result):
             ok = data[f"{name}.{m}.success"]
             assert ok.any() and np.abs(g[ok]).max() < 1e-3, (name, m)
     scale = s["scaling"]["n"]["himmelblau"]
-    assert [p["n"] for p in scale["points"]] == [100, 200]
-    assert scale["points"][1]["chunk_size"] == 150  # n = 200 ran as 2 chunks of 150
+    assert [p["n"] for p in scale["points"]] == [100, 150]
+    assert scale["points"][1]["chunk_size"] == 100  # n = 150 ran as 2 chunks of 100
     assert scale["chunked_max_abs_diff_vs_unchunked"] == 0.0
     assert set(s["scaling"]["d"]) == {"3"}
     cos = s["cos_gap"]
@@ -193,7 +195,7 @@ def test_numpy_gradients_match_jax(name, x64):
     x = np.random.default_rng(0).uniform(-5, 5, (7, wl.dim))
     g = np.empty_like(x)
     wl.grad_np(x, g, np.empty_like(x))
-    expected = np.asarray(jax.vmap(jax.grad(wl.fn))(jnp.asarray(x)))
+    expected = np.asarray(jax.jit(jax.vmap(jax.grad(wl.fn)))(x))
     np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-10)
     for row, gr in zip(x, expected, strict=True):
         value, grad = wl.value_grad_np(row)
@@ -210,8 +212,8 @@ def test_cos_reference_and_jnp_cos_rastrigin():
     c, s = cos_study.cos_sin_2pi_f64(x)
     np.testing.assert_allclose(c, np.cos(2 * np.pi * x), atol=1e-15)
     pts = jnp.asarray(np.random.default_rng(1).uniform(-5.12, 5.12, (20, 10)), jnp.float32)
-    np.testing.assert_allclose(jax.vmap(rastrigin_fn)(pts),
-                               jax.vmap(rastrigin_jnp_cos_fn)(pts), rtol=1e-5)
+    np.testing.assert_allclose(jax.jit(jax.vmap(rastrigin_fn))(pts),
+                               jax.jit(jax.vmap(rastrigin_jnp_cos_fn))(pts), rtol=1e-5)
 
 
 def test_round_robin_alternates_and_counts():

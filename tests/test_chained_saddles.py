@@ -64,7 +64,7 @@ def test_verdict_rule_on_constructed_medians():
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
-    cfg = cs.Config(dims=(2, 3), n_starts=16, steps=800)
+    cfg = cs.Config(dims=(2, 4), n_starts=48, steps=2000)
     out = tmp_path_factory.mktemp("chained_saddles")
     return cfg, out, experiment.run_experiment(cfg, cs.run, cs.plot, cs.summarize, out=out,
                                                show_progress=False)
@@ -73,9 +73,9 @@ def result(tmp_path_factory):
 def test_end_to_end_summary_figure_and_reuse(result):
     cfg, out, res = result
     s = res.summary
-    assert s["dims"] == [2, 3] and set(s["per_dim"]["2"]) == {"gd", "perturbed_gd", "gd_float32"}
+    assert s["dims"] == [2, 4] and set(s["per_dim"]["2"]) == {"gd", "perturbed_gd", "gd_float32"}
     assert s["predicted_growth_per_saddle"] == pytest.approx(1 + np.log(1 / 0.9) / np.log(1.1))
-    assert s["per_dim"]["3"]["gd"]["median"] > s["per_dim"]["2"]["gd"]["median"]
+    assert s["per_dim"]["4"]["gd"]["median"] > s["per_dim"]["2"]["gd"]["median"]
     assert s["verdict"] == "inconclusive"  # two dimensions: no fit is tested
     assert [p.name for p in res.figures if p.suffix == ".png"] == ["chained_saddles.png"]
     again = experiment.run_experiment(cfg, cs.run, None, cs.summarize, out=out,

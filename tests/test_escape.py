@@ -183,20 +183,26 @@ def test_linear_law_bad_inputs():
 def test_escape_times_in_two_horizons_equal_one_long_run():
     """Re-running only the starts still inside after a first horizon gives exactly the escape
     steps of one long run, also for perturbed GD: each start keeps its own key."""
+    # 64 starts and a first horizon that leaves at most 64 // 8 of them: escape_times pads
+    # the re-run to 64 starts, so every long run below is one compiled program.
+    n, first = 64, 430
     f = saddle.objectives.get("monkey_saddle").fn
-    x0 = saddle.starts.sphere(jax.random.PRNGKey(0), 100, np.zeros(2), 0.05)
+    x0 = saddle.starts.sphere(jax.random.PRNGKey(0), n, np.zeros(2), 0.05)
     e_ = saddle.Escape(np.zeros(2), radius=0.5)
     pgd = saddle.optimizers.make("perturbed_gd", 0.03, radius=0.05, g_thres=0.1, t_thres=20)
-    keys = jax.random.split(jax.random.PRNGKey(7), 100)
+    keys = jax.random.split(jax.random.PRNGKey(7), n)
     one = saddle.descend(f, x0, pgd, 700, escape=e_, key=keys).escape_step
-    two = saddle.escape.escape_times(f, x0, pgd, 700, e_, first=200, key=jax.random.PRNGKey(7))
-    assert np.any(one > 200) and np.any((one >= 0) & (one < 200))  # both horizons used
+    two = saddle.escape.escape_times(f, x0, pgd, 700, e_, first=first, key=jax.random.PRNGKey(7))
+    assert np.any(one > first) and np.any((one >= 0) & (one < first))  # both horizons used
     np.testing.assert_array_equal(two.escape_step, one)
     assert not two.diverged.any() and two.steps == 700
-    # With one key for the batch, noise follows the batch position: a subset re-run differs.
+    # With one key for the batch, noise follows the batch position: a subset re-run differs
+    # (the subset padded to n with copies of its first start, as escape_times pads).
     one = saddle.descend(f, x0, pgd, 700, escape=e_).escape_step
-    sub = saddle.descend(f, x0[one > 200], pgd, 700, escape=e_).escape_step
-    assert np.any(sub != one[one > 200])
+    idx = np.flatnonzero(one > 200)
+    sub = saddle.descend(f, x0[np.r_[idx, np.full(n - idx.size, idx[0])]], pgd, 700,
+                         escape=e_).escape_step
+    assert np.any(sub[:idx.size] != one[idx])
 
 
 def test_escape_times_flags_runs_that_diverge_before_escaping():

@@ -430,6 +430,9 @@ TINY = textwrap.dedent('''
 
 
     if __name__ == "__main__":
+        if "TINY_AFTER" in os.environ:  # imported already; start only once that file exists
+            while not os.path.exists(os.environ["TINY_AFTER"]):
+                time.sleep(0.02)
         experiment.main(Config, run, None, summarize)
 ''')
 
@@ -451,18 +454,24 @@ def test_a_second_run_on_a_locked_folder_is_refused(tmp_path):
     first = subprocess.Popen(command("--tag", "a", "--out", str(out)), cwd=tmp_path,
                              env={**env, "TINY_WAIT": str(go), "TINY_STARTED": str(started)},
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # the second imports meanwhile and runs once the first holds the lock (inside run)
+    second = subprocess.Popen(command("--tag", "b", "--out", str(out)), cwd=tmp_path,
+                              env={**env, "TINY_AFTER": str(started)},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        while not started.exists():  # the first run holds the lock once it is inside run
+        while not started.exists():
             assert first.poll() is None, first.communicate()
             time.sleep(0.02)
-        second = subprocess.run(command("--tag", "b", "--out", str(out)), cwd=tmp_path,
-                                env=env, capture_output=True, text=True, timeout=300)
+        _, second_err = second.communicate(timeout=300)
     finally:
         go.touch()
+        if second.poll() is None:
+            second.kill()
+            second.wait()
     _, stderr = first.communicate(timeout=300)
     assert first.returncode == 0, stderr
-    assert second.returncode == 2 and second.stderr.count("\n") == 1, second.stderr
-    assert repr(str(out)) in second.stderr and f"pid {first.pid}" in second.stderr
+    assert second.returncode == 2 and second_err.count("\n") == 1, second_err
+    assert repr(str(out)) in second_err and f"pid {first.pid}" in second_err
     _, summary, data = experiment.load(out)
     assert summary["tag"] == "a" and data["tag"].tolist() == ["a"]  # not a mixed folder
     with experiment._locked(out):  # released when the first run ended

@@ -25,7 +25,7 @@ def cases():
 def grad_scale(obj, n=256):
     """Median ‖∇f‖ over uniform points: the scale a 'zero' gradient is measured against."""
     x = saddle.starts.uniform(jax.random.PRNGKey(1), n, obj).astype(jnp.float64)
-    return float(np.median(np.linalg.norm(jax.vmap(jax.grad(obj.fn))(x), axis=1)))
+    return float(np.median(np.linalg.norm(jax.jit(jax.vmap(jax.grad(obj.fn)))(x), axis=1)))
 
 
 @pytest.mark.parametrize("name, dim", list(cases()))
@@ -44,7 +44,7 @@ def test_catalogued_points_are_critical_with_the_stated_inertia(name, dim):
         for p, index in zip(smooth, cls.index, strict=True):
             if p.kind != "degenerate":
                 assert p.index == index
-        values = np.asarray(jax.vmap(obj.fn)(jnp.asarray(xs)))
+        values = np.asarray(jax.jit(jax.vmap(obj.fn))(jnp.asarray(xs)))
         np.testing.assert_allclose(values, [p.value for p in smooth], rtol=1e-9, atol=1e-9)
         inside = (xs >= obj.lower) & (xs <= obj.upper)
         assert inside.all(), f"{name}: catalogued point outside the bounds"
@@ -55,7 +55,7 @@ def test_ackley_origin_is_a_nonsmooth_minimum():
     (p,) = obj.known
     assert not p.smooth and p.value == 0
     x = saddle.starts.uniform(jax.random.PRNGKey(0), 1000, (np.full(3, -1e-3), np.full(3, 1e-3)))
-    assert float(jnp.min(jax.vmap(obj.fn)(x))) > abs(float(obj.fn(jnp.zeros(3)))) - 1e-6
+    assert float(jnp.min(jax.jit(jax.vmap(obj.fn))(x))) > abs(float(obj.fn(jnp.zeros(3)))) - 1e-6
 
 
 # Literature values (Surjanovic & Bingham; Jamil & Yang 2013; Wikipedia's Himmelblau article).
@@ -128,8 +128,8 @@ def test_complete_catalogues_contain_every_root_scipy_finds():
                 continue
             g = jax.jit(jax.grad(obj.fn))
             h = jax.jit(jax.hessian(obj.fn))
-            fun = lambda x, g=g: np.asarray(g(jnp.asarray(x)))  # noqa: E731
-            jac = lambda x, h=h: np.asarray(h(jnp.asarray(x)))  # noqa: E731
+            fun = lambda x, g=g: np.asarray(g(x))  # noqa: E731
+            jac = lambda x, h=h: np.asarray(h(x))  # noqa: E731
             known = obj.known_x()
             span = np.linalg.norm(obj.upper - obj.lower)
             gtol = 1e-6 * (1 + grad_scale(obj))
@@ -138,7 +138,7 @@ def test_complete_catalogues_contain_every_root_scipy_finds():
                 x = sol.x
                 if not sol.success or np.any(x < obj.lower) or np.any(x > obj.upper):
                     continue
-                if np.linalg.norm(g(jnp.asarray(x))) > gtol:
+                if np.linalg.norm(g(x)) > gtol:
                     continue
                 dist = np.min(np.linalg.norm(known - x, axis=1))
                 assert dist < 1e-4 * span, f"{name}: scipy found a critical point {x} not listed"

@@ -19,7 +19,7 @@ def check_catalogue(obj):
     assert cls.grad_norm.max() < 1e-10
     assert cls.kind.tolist() == [p.kind for p in obj.known]
     assert cls.index.tolist() == [p.index for p in obj.known]
-    np.testing.assert_allclose(np.asarray(jax.vmap(obj.fn)(jnp.asarray(xs))),
+    np.testing.assert_allclose(np.asarray(jax.jit(jax.vmap(obj.fn))(jnp.asarray(xs))),
                                [p.value for p in obj.known], atol=1e-12)
     assert np.all((xs >= obj.lower) & (xs <= obj.upper))
     return cls
@@ -72,11 +72,11 @@ def test_catalogue_is_complete_for_an_independent_root_finder(name, dim):
         x0s = np.asarray(saddle.starts.uniform(jax.random.PRNGKey(0), 300, obj), np.float64)
         found = 0
         for x0 in x0s:
-            sol = optimize.root(lambda x: np.asarray(g(jnp.asarray(x))), x0,
-                                jac=lambda x: np.asarray(h(jnp.asarray(x))), tol=1e-13)
+            sol = optimize.root(lambda x: np.asarray(g(x)), x0,
+                                jac=lambda x: np.asarray(h(x)), tol=1e-13)
             x = sol.x
             if (not sol.success or np.any(np.abs(x) > obj.upper)
-                    or np.linalg.norm(g(jnp.asarray(x))) > 1e-9):
+                    or np.linalg.norm(g(x)) > 1e-9):
                 continue
             found += 1
             assert np.min(np.linalg.norm(known - x, axis=1)) < 1e-6, x
@@ -86,17 +86,17 @@ def test_catalogue_is_complete_for_an_independent_root_finder(name, dim):
 def test_chained_saddle_is_smooth_and_bounded_below():
     with float64():
         t = jnp.linspace(-0.5, 1.5, 2001)
-        s = jax.vmap(smooth_step)(t)
+        s = jax.jit(jax.vmap(smooth_step))(t)
         assert float(s[0]) == 0.0 and float(s[-1]) == 1.0
         assert np.all(np.diff(np.asarray(s)) >= 0)
         for order in (jax.grad(smooth_step), jax.grad(jax.grad(smooth_step))):
-            vals = np.asarray(jax.vmap(order)(jnp.array([0.0, 1e-9, 0.5, 1.0, 2.0])))
+            vals = np.asarray(jax.jit(jax.vmap(order))(jnp.array([0.0, 1e-9, 0.5, 1.0, 2.0])))
             assert np.all(np.isfinite(vals))
         obj = get("chained_saddle", dim=4)
         x = saddle.starts.uniform(jax.random.PRNGKey(1), 5000, obj).astype(jnp.float64)
-        f = np.asarray(jax.vmap(obj.fn)(x))
+        f = np.asarray(jax.jit(jax.vmap(obj.fn))(x))
         assert f.min() >= -4 / 4 - 1e-12
-        hess = np.asarray(jax.vmap(jax.hessian(obj.fn))(x[:50]))
+        hess = np.asarray(jax.jit(jax.vmap(jax.hessian(obj.fn)))(x[:50]))
         assert np.all(np.isfinite(hess))
 
 
