@@ -156,6 +156,7 @@ def test_slq_moments_are_unbiased_for_normalised_traces_of_powers():
 LAM30 = np.linspace(-2.0, 3.0, 30)
 
 
+@pytest.mark.slow  # SLQ's moments and its smoothed density are tested by default
 def test_slq_with_d_steps_has_every_eigenvalue_as_a_node_with_mean_weight_one_over_d():
     """m = d: the nodes are the whole spectrum; the weight of λᵢ is (uᵢᵀv)², of mean 1/d
     and variance at most 2/d² per probe."""
