@@ -24,7 +24,7 @@ four directions together: their eigenvalues 13–16 differ by less than 25%, and
 their growth rates, so no intermediate saddle ({16}, {15, 16}, ...) is met; the
 saddle-to-saddle staircase needs well-separated eigenvalues.
 
-Run: python -m experiments.deep_linear      (about 1 minute on 2 CPU cores)
+Run: python -m experiments.deep_linear      (7 min measured on 2 CPU cores shared with other jobs)
 """
 
 from __future__ import annotations
