@@ -53,3 +53,17 @@ def test_tiny_experiment_finds_closed_form_points_and_the_verdict(result):
     # every GD run starts at the origin (S = ∅) and ends at the top subspace
     assert s["gd_meets"]["[]"]["runs"] == 16 and s["gd_meets"]["[5, 6]"]["runs"] == 16
     assert (result.out / "deep_linear.png").exists()
+
+
+def test_index_of_a_full_rank_critical_point_counts_the_better_directions_left_out():
+    """At W₂W₁ = P_S with |S| = h, each pair (i ∈ S, j ∉ S) with λⱼ > λᵢ is one descent
+    direction (rotate eᵢ toward eⱼ): the Hessian index (dense eigh, autodiff) equals
+    #{(i, j): i ∈ S, j ∉ S, λⱼ > λᵢ} (Baldi & Hornik 1989)."""
+    cfg = dl.Config(dim=5, hidden=2, n_samples=40)
+    with float64():
+        obj, lam = dl.problem(cfg)
+        for s, _ in linear_ae.critical_subsets(lam, 2):
+            if len(s) < 2:
+                continue
+            pairs = sum(lam[j] > lam[i] for i in s for j in range(5) if j not in s)
+            assert dl.expected_index(obj, cfg, s) == pairs, s
