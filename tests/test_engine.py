@@ -90,9 +90,9 @@ def test_one_compile_per_structure():
     assert events == []
     np.testing.assert_array_equal(first.x, again.x)
     # the other numbers were really used: compare with a program compiled for them
-    ref = jax.vmap(lambda x: engine.optimize(
+    ref = jax.jit(jax.vmap(lambda x: engine.optimize(
         saddle.objectives.get("strict_saddle", dim=3).fn, optax.adam(3e-2), x,
-        jax.random.PRNGKey(0), steps=50, monitor=mon.loss()).params)(x0)
+        jax.random.PRNGKey(0), steps=50, monitor=mon.loss()).params))(x0)
     # (numbers passed as data round differently from compiled-in constants: ~1e-6)
     np.testing.assert_allclose(other.x, ref, rtol=1e-4, atol=1e-5)
     assert not np.allclose(other.x, first.x, rtol=1e-2)
