@@ -1,6 +1,7 @@
 """Every catalogued critical point of every objective: ∇f ≈ 0 and the Hessian's inertia = kind."""
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -22,10 +23,21 @@ def cases():
             yield pytest.param(name, dim, id=f"{name}-{dim}" if dim else name)
 
 
+# Batched f and ∇f, one compiled program per objective function (reused across tests).
+@functools.partial(jax.jit, static_argnums=0)
+def values(fn, x):
+    return jax.vmap(fn)(x)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def grads(fn, x):
+    return jax.vmap(jax.grad(fn))(x)
+
+
 def grad_scale(obj, n=256):
     """Median ‖∇f‖ over uniform points: the scale a 'zero' gradient is measured against."""
     x = saddle.starts.uniform(jax.random.PRNGKey(1), n, obj).astype(jnp.float64)
-    return float(np.median(np.linalg.norm(jax.jit(jax.vmap(jax.grad(obj.fn)))(x), axis=1)))
+    return float(np.median(np.linalg.norm(grads(obj.fn, x), axis=1)))
 
 
 @pytest.mark.parametrize("name, dim", list(cases()))
@@ -44,8 +56,8 @@ def test_catalogued_points_are_critical_with_the_stated_inertia(name, dim):
         for p, index in zip(smooth, cls.index, strict=True):
             if p.kind != "degenerate":
                 assert p.index == index
-        values = np.asarray(jax.jit(jax.vmap(obj.fn))(jnp.asarray(xs)))
-        np.testing.assert_allclose(values, [p.value for p in smooth], rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(values(obj.fn, xs), [p.value for p in smooth], rtol=1e-9,
+                                   atol=1e-9)
         inside = (xs >= obj.lower) & (xs <= obj.upper)
         assert inside.all(), f"{name}: catalogued point outside the bounds"
 
@@ -55,7 +67,7 @@ def test_ackley_origin_is_a_nonsmooth_minimum():
     (p,) = obj.known
     assert not p.smooth and p.value == 0
     x = saddle.starts.uniform(jax.random.PRNGKey(0), 1000, (np.full(3, -1e-3), np.full(3, 1e-3)))
-    assert float(jnp.min(jax.jit(jax.vmap(obj.fn))(x))) > abs(float(obj.fn(jnp.zeros(3)))) - 1e-6
+    assert float(jnp.min(values(obj.fn, x))) > abs(float(obj.fn(jnp.zeros(3)))) - 1e-6
 
 
 # Literature values (Surjanovic & Bingham; Jamil & Yang 2013; Wikipedia's Himmelblau article).
