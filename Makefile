@@ -19,7 +19,7 @@ demo: $(STAMP)
 	@echo "figures: results/atlas/atlas.png (and .pdf)"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=20
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -m ''

@@ -46,6 +46,7 @@ def result(tmp_path_factory):
                                      show_progress=False)
 
 
+@pytest.mark.slow  # CI time: see BUILD_NOTES 'Test-suite time'
 def test_tiny_config_end_to_end(result):
     s = json.loads((result.out / "summary.json").read_text())
     data, n, steps = result.data, TINY.n_starts, TINY.steps
@@ -108,6 +109,7 @@ def test_tiny_config_end_to_end(result):
                      for e in ("png", "pdf")}
 
 
+@pytest.mark.slow  # CI time: see BUILD_NOTES 'Test-suite time'
 def test_rerun_reuses_results(result):
     again = experiment.run_experiment(TINY, tp.run, None, tp.summarize, out=result.out,
                                       show_progress=False)

@@ -70,6 +70,7 @@ def result(tmp_path_factory):
                                                show_progress=False)
 
 
+@pytest.mark.slow  # CI time: see BUILD_NOTES 'Test-suite time'
 def test_end_to_end_summary_figure_and_reuse(result):
     cfg, out, res = result
     s = res.summary

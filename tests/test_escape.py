@@ -180,6 +180,7 @@ def test_linear_law_bad_inputs():
 
 
 # ----------------------------------------------------------------------------- escape times
+@pytest.mark.slow  # CI time: see BUILD_NOTES 'Test-suite time'
 def test_escape_times_in_two_horizons_equal_one_long_run():
     """Re-running only the starts still inside after a first horizon gives exactly the escape
     steps of one long run, also for perturbed GD: each start keeps its own key."""

@@ -159,6 +159,7 @@ def test_figures_and_rerun_reuses(result, theory):
     assert experiment.to_jsonable(again.summary) == experiment.to_jsonable(res.summary)
 
 
+@pytest.mark.slow  # CI time: see BUILD_NOTES 'Test-suite time'
 def test_a_budget_in_which_gd_never_escapes_plots_and_reruns(tmp_path):
     """Regression: with a budget below every GD escape time (x² − y²: the exact law gives
     P(T ≤ 30) = 0) plotting crashed on the empty set of escaped starts, and so did the rerun

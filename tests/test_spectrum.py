@@ -277,6 +277,7 @@ def test_vmap_over_three_points_equals_three_calls():
         np.testing.assert_allclose(one[4], top, rtol=1e-9)  # sharpness, against eigh
 
 
+@pytest.mark.slow  # CI time: see BUILD_NOTES 'Test-suite time'
 def test_chunks_equal_separate_calls_with_one_compilation():
     """5 points in chunks of 3 (the last padded): the i-th row equals a call with key
     fold_in(key, i), so chunking changes nothing; one trace serves every chunk (and the
