@@ -1,6 +1,7 @@
 """Derive the critical-point catalogue of the 2-D classic objectives (catalogue.json).
 
 Run: python tools/derive_catalogue.py   (about a minute on 2 CPU cores)
+     python tools/derive_catalogue.py muller_brown   (only these; the others are kept)
 
 Method: float64 Newton on ∇f = 0 with the step capped at 1/20 of the box
 (a trust region), 200 iterations from every node of a 301 × 301 grid over the
@@ -14,6 +15,7 @@ computation (a full grid of starts, plain trust-region Newton, float64 throughou
 """
 
 import json
+import sys
 from pathlib import Path
 
 import jax
@@ -25,7 +27,7 @@ import numpy as np  # noqa: E402
 from saddle.objectives import get  # noqa: E402
 
 NAMES = ["himmelblau", "six_hump_camel", "three_hump_camel", "branin", "beale",
-         "goldstein_price", "levy"]
+         "goldstein_price", "levy", "muller_brown"]
 OUT = Path(__file__).resolve().parents[1] / "saddle" / "objectives" / "catalogue.json"
 
 
@@ -80,9 +82,9 @@ def catalogue(obj):
     return out, tol
 
 
-def main():
-    result = {}
-    for name in NAMES:
+def main(names=NAMES):
+    result = json.loads(OUT.read_text()) if set(names) != set(NAMES) else {}
+    for name in names:
         obj = get(name)
         pts, tol = catalogue(obj)
         kinds = {k: sum(p["kind"] == k for p in pts) for k in
@@ -94,4 +96,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:] or NAMES)

@@ -169,6 +169,40 @@ def booth() -> Objective:
                      catalogue=Catalogue(known, complete=True))
 
 
+MB_A = (-200.0, -100.0, -170.0, 15.0)
+MB_a = (-1.0, -1.0, -6.5, 0.7)
+MB_b = (0.0, 0.0, 11.0, 0.6)
+MB_c = (-10.0, -10.0, -6.5, 0.7)
+MB_X0 = (1.0, 0.0, -0.5, -1.0)
+MB_Y0 = (0.0, 0.5, 1.5, 1.0)
+
+
+def muller_brown_fn(x: jax.Array) -> jax.Array:
+    A, a, b, c = (jnp.asarray(v, x.dtype) for v in (MB_A, MB_a, MB_b, MB_c))
+    dx, dy = x[0] - jnp.asarray(MB_X0, x.dtype), x[1] - jnp.asarray(MB_Y0, x.dtype)
+    return jnp.sum(A * jnp.exp(a * dx**2 + b * dx * dy + c * dy**2))
+
+
+@register("muller_brown")
+def muller_brown() -> Objective:
+    """Müller–Brown (1979) potential: Σₖ Aₖ exp(aₖ(x − x⁰ₖ)² + bₖ(x − x⁰ₖ)(y − y⁰ₖ)
+    + cₖ(y − y⁰ₖ)²), A = (−200, −100, −170, 15), a = (−1, −1, −6.5, 0.7),
+    b = (0, 0, 11, 0.6), c = (−10, −10, −6.5, 0.7), x⁰ = (1, 0, −0.5, −1),
+    y⁰ = (0, 0.5, 1.5, 1), on [−1.5, 1.2] × [−0.5, 2].
+
+    The standard test of path methods: three minima, f = −146.70 at (−0.558, 1.442),
+    −108.17 at (0.623, 0.028), −80.77 at (−0.050, 0.467), and two saddles between them,
+    −40.66 at (−0.822, 0.624) and −72.25 at (0.212, 0.293); no other critical point in
+    the box (derived numerically, module docstring).
+
+    Reference: K. Müller, L. D. Brown, "Location of saddle points and minimum energy
+    paths by a constrained simplex optimization procedure", Theor. Chim. Acta 53 (1979).
+    """
+    return Objective(name="muller_brown", fn=muller_brown_fn, dim=2,
+                     bounds=((-1.5, -0.5), (1.2, 2.0)),
+                     catalogue=Catalogue(derived("muller_brown"), complete=True))
+
+
 # ----------------------------------------------------------------------------- n-d functions
 def rosenbrock_fn(x: jax.Array) -> jax.Array:
     return jnp.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
