@@ -158,7 +158,7 @@ def test_complete_catalogues_contain_every_root_scipy_finds():
 
 def test_derived_catalogue_is_loaded_for_each_fixed_2d_function():
     for name in ("himmelblau", "six_hump_camel", "three_hump_camel", "branin", "beale",
-                 "goldstein_price", "levy"):
+                 "goldstein_price", "levy", "muller_brown"):
         assert len(classic.derived(name)) >= 3
 
 
