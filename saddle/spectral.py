@@ -27,8 +27,8 @@ class Outliers(NamedTuple):
     """Outliers at both ends of a spectrum (``count_outliers``).
 
     top, bottom: how many eigenvalues lie above (below) the bulk.  top_ratio,
-    bottom_ratio: the largest ratio ``μ_k/μ_{k+1}`` found at that end (the gap the split
-    was decided on; NaN where the end had fewer than two eigenvalues to compare).
+    bottom_ratio: the largest ratio ``μ_k/μ_{k+1}`` of distances from the centre found at
+    that end (the gap the split was decided on; NaN where the end had none to compare).
     upper_edge, lower_edge: the bulk's largest and smallest eigenvalue.
     """
 
@@ -49,11 +49,11 @@ def _spectrum(eigenvalues: Any, name: str = "eigenvalues") -> np.ndarray:
     return np.sort(lam)
 
 
-def _end(mu: np.ndarray, window: int, min_ratio: float) -> tuple[int, float]:
-    """``(k, ratio)`` at one end: ``mu`` > 0 descending."""
-    if mu.size < 2:
+def _end(mu: np.ndarray, cut: float, window: int, min_ratio: float) -> tuple[int, float]:
+    """``(k, ratio)`` at one end: ``mu`` the distances above ``cut``, descending."""
+    if mu.size == 0:
         return 0, math.nan
-    logs = np.log(mu[: min(window, mu.size - 1) + 1])
+    logs = np.log(np.append(mu[:window], mu[window] if mu.size > window else cut))
     gaps = logs[:-1] - logs[1:]
     k = int(np.argmax(gaps))
     ratio = float(np.exp(gaps[k]))
@@ -64,11 +64,14 @@ def count_outliers(eigenvalues: Any, *, window: int = 100, min_ratio: float = 2.
                    floor: float = 1e-3) -> Outliers:
     """Outliers of the spectrum ``eigenvalues`` ``[d]`` at its top and bottom end.
 
-    Top end: ``μ₁ ≥ μ₂ ≥ …`` the eigenvalues above ``floor·max|λ|``; among the first
-    ``window`` + 1 the largest ratio ``μ_k/μ_{k+1}`` (k ≤ ``window``) marks the bulk edge,
-    and the k eigenvalues above it are outliers when that ratio is at least ``min_ratio``,
-    none otherwise.  Bottom end: the same on ``−λ``.  The floor keeps the near-zero part of
-    the bulk, where ratios of tiny eigenvalues mean nothing, out of the comparison.
+    Distances from the bulk's centre m (the median eigenvalue): top end ``μ_k = λ − m``
+    for λ > m, descending, bottom end ``m − λ``; only distances above ``floor`` ×
+    the largest are compared, and that cut stands in for the next one below the last.
+    Among the first ``window`` + 1, the largest ratio ``μ_k/μ_{k+1}`` (k ≤ ``window``; a
+    gap on a log scale) marks the bulk edge, and the k eigenvalues beyond it are outliers
+    when that ratio is at least ``min_ratio``, none otherwise.  The cut keeps the part of
+    the bulk next to its centre, where ratios of tiny distances mean nothing, out of the
+    comparison; an end whose distances fall off to it without a gap has no outliers.
 
     References: Ahn & Horenstein (2013), Econometrica 81(3), 1203–1227 (the ratio rule).
     """
@@ -80,10 +83,12 @@ def count_outliers(eigenvalues: Any, *, window: int = 100, min_ratio: float = 2.
                          f"{min_ratio}")
     floor = positive_float(floor, "floor")
     if floor >= 1:
-        raise ValueError(f"floor must be < 1 (a fraction of max|λ|), got {floor}")
-    cut = floor * float(np.max(np.abs(lam)))
-    top, top_ratio = _end(lam[::-1][lam[::-1] > cut], window, min_ratio)
-    bottom, bottom_ratio = _end(-lam[lam < -cut], window, min_ratio)
+        raise ValueError(f"floor must be < 1 (a fraction of the largest distance from the "
+                         f"median), got {floor}")
+    m = float(np.median(lam))
+    cut = floor * float(max(lam[-1] - m, m - lam[0]))
+    top, top_ratio = _end(lam[::-1][lam[::-1] - m > cut] - m, cut, window, min_ratio)
+    bottom, bottom_ratio = _end(m - lam[m - lam > cut], cut, window, min_ratio)
     return Outliers(top, bottom, top_ratio, bottom_ratio, float(lam[lam.size - 1 - top]),
                     float(lam[bottom]))
 
