@@ -74,7 +74,7 @@ class Config:
                              "eigenvalues of each end.", at_least=1)
     min_ratio: float = field(2.0, "Outlier rule: the gap counts when the ratio is at least "
                                   "this.", above=1)
-    floor: float = field(1e-3, "Outlier rule: only distances from the median eigenvalue above "
+    floor: float = field(1e-2, "Outlier rule: only distances from the median eigenvalue above "
                                "floor × the largest compared.", above=0, below=1)
     seed: int = field(0, "Seed of the jax.random keys and the train/test split.")
 

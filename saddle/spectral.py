@@ -28,7 +28,8 @@ class Outliers(NamedTuple):
 
     top, bottom: how many eigenvalues lie above (below) the bulk.  top_ratio,
     bottom_ratio: the largest ratio ``μ_k/μ_{k+1}`` of distances from the centre found at
-    that end (the gap the split was decided on; NaN where the end had none to compare).
+    that end (the gap the split was decided on; NaN where no distance passed the floor, inf
+    where nothing lies between the last candidate and the centre).
     upper_edge, lower_edge: the bulk's largest and smallest eigenvalue.
     """
 
@@ -49,29 +50,32 @@ def _spectrum(eigenvalues: Any, name: str = "eigenvalues") -> np.ndarray:
     return np.sort(lam)
 
 
-def _end(mu: np.ndarray, cut: float, window: int, min_ratio: float) -> tuple[int, float]:
-    """``(k, ratio)`` at one end: ``mu`` the distances above ``cut``, descending."""
+def _end(dist: np.ndarray, cut: float, window: int, min_ratio: float) -> tuple[int, float]:
+    """``(k, ratio)`` at one end from its distances ``dist`` > 0 from the centre."""
+    dist = np.sort(dist)[::-1]
+    mu, rest = dist[dist > cut], dist[dist <= cut]
     if mu.size == 0:
         return 0, math.nan
-    logs = np.log(np.append(mu[:window], mu[window] if mu.size > window else cut))
-    gaps = logs[:-1] - logs[1:]
-    k = int(np.argmax(gaps))
-    ratio = float(np.exp(gaps[k]))
-    return (k + 1 if ratio >= min_ratio else 0), ratio
+    below = mu[window] if mu.size > window else (rest[0] if rest.size else 0.0)
+    vals = np.append(mu[:window], below)
+    with np.errstate(divide="ignore"):
+        ratios = vals[:-1] / vals[1:]
+    k = int(np.argmax(ratios))
+    return (k + 1 if ratios[k] >= min_ratio else 0), float(ratios[k])
 
 
 def count_outliers(eigenvalues: Any, *, window: int = 100, min_ratio: float = 2.0,
-                   floor: float = 1e-3) -> Outliers:
+                   floor: float = 1e-2) -> Outliers:
     """Outliers of the spectrum ``eigenvalues`` ``[d]`` at its top and bottom end.
 
     Distances from the bulk's centre m (the median eigenvalue): top end ``μ_k = λ − m``
-    for λ > m, descending, bottom end ``m − λ``; only distances above ``floor`` ×
-    the largest are compared, and that cut stands in for the next one below the last.
-    Among the first ``window`` + 1, the largest ratio ``μ_k/μ_{k+1}`` (k ≤ ``window``; a
+    for λ > m, descending, bottom end ``m − λ``.  Candidates are the distances above
+    ``floor`` × the largest distance at either end, at most ``window`` of them, followed by
+    the next distance (or 0 where none).  The largest ratio ``μ_k/μ_{k+1}`` among them (a
     gap on a log scale) marks the bulk edge, and the k eigenvalues beyond it are outliers
-    when that ratio is at least ``min_ratio``, none otherwise.  The cut keeps the part of
-    the bulk next to its centre, where ratios of tiny distances mean nothing, out of the
-    comparison; an end whose distances fall off to it without a gap has no outliers.
+    when that ratio is at least ``min_ratio``, none otherwise.  The floor keeps the part of
+    the bulk next to its centre, where ratios of tiny distances mean nothing, from being
+    called outliers; a bulk of exact zeros gives an infinite ratio below its outliers.
 
     References: Ahn & Horenstein (2013), Econometrica 81(3), 1203–1227 (the ratio rule).
     """
@@ -87,8 +91,8 @@ def count_outliers(eigenvalues: Any, *, window: int = 100, min_ratio: float = 2.
                          f"median), got {floor}")
     m = float(np.median(lam))
     cut = floor * float(max(lam[-1] - m, m - lam[0]))
-    top, top_ratio = _end(lam[::-1][lam[::-1] - m > cut] - m, cut, window, min_ratio)
-    bottom, bottom_ratio = _end(m - lam[m - lam > cut], cut, window, min_ratio)
+    top, top_ratio = _end(lam[lam > m] - m, cut, window, min_ratio)
+    bottom, bottom_ratio = _end(m - lam[lam < m], cut, window, min_ratio)
     return Outliers(top, bottom, top_ratio, bottom_ratio, float(lam[lam.size - 1 - top]),
                     float(lam[bottom]))
 

@@ -143,6 +143,16 @@ def test_outlier_rule_counts_a_group_as_one_block_and_respects_the_window():
     assert spectral.count_outliers(lam, min_ratio=20).top == 0
 
 
+def test_outlier_rule_floor_keeps_the_bulk_next_to_the_centre_in_the_bulk():
+    """Five negative eigenvalues 0.4–0.8% of λ_max below 0, four or more times farther out than the
+    rest of a bulk of ±1e-3: a gap on a log scale, but within 1% of the spectral radius
+    of the centre, so bulk at the default floor and outliers at a floor of 1e-3."""
+    rng = np.random.default_rng(4)
+    lam = np.concatenate([1e-3 * rng.uniform(-1, 1, 400), -np.linspace(4e-3, 8e-3, 5), [1.0]])
+    assert spectral.count_outliers(lam)[:2] == (1, 0)
+    assert spectral.count_outliers(lam, floor=1e-3)[:2] == (1, 5)
+
+
 @pytest.mark.parametrize("kwargs,message", [
     ({"eigenvalues": [1.0]}, "eigenvalues must have shape"),
     ({"eigenvalues": [1.0, np.nan, 2.0]}, "eigenvalues holds 1 non-finite"),
