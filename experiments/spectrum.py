@@ -176,11 +176,12 @@ def summarize(cfg: Config, data: dict) -> dict:
         near_c = bool(np.median(top) in (c - 1, c))
         bulk_ok = bool(np.all(bulk <= BULK_MEDIAN))
         tests += [near_c, bulk_ok]
-        because.append(f"{act}: trained top-end outliers per seed {top.tolist()} (C = {c}), "
-                       f"median |λ|/λ_max ≤ {bulk.max():.2g}")
         ratios = [[spectral.count_outliers(e, window=cfg.window, floor=cfg.floor,
                                            min_ratio=cfg.min_ratio) for e in run]
                   for run in eigs[a]]
+        gaps = ", ".join(f"{run[-1].top_ratio:.2f}" for run in ratios)
+        because.append(f"{act}: trained top-end outliers per seed {top.tolist()} (C = {c}; "
+                       f"gap ratios {gaps}), median |λ|/λ_max ≤ {bulk.max():.2g}")
         out[act] = {
             "top_outliers": counts[a, :, :, 0].tolist(),
             "bottom_outliers": counts[a, :, :, 1].tolist(),

@@ -60,9 +60,8 @@ def test_slq_moments_match_exact_traces_within_the_rademacher_error(result, hess
         weights = result.data["slq_weights"][0, 0, j]
         with float64():
             keys = jax.random.split(sp.slq_key(sp.run_key(TINY, 0, 0), j), p)
-            v = np.stack([np.asarray(jax.random.rademacher(jax.random.split(k)[0], (d,),
-                                                           jnp.float64)) for k in keys])
-        v /= np.sqrt(d)
+            v = np.asarray(jax.vmap(lambda k: jax.random.rademacher(
+                jax.random.split(k)[0], (d,), jnp.float64))(keys)) / np.sqrt(d)
         dens = SpectralDensity(nodes, weights)
         for k in (0, 1, 2):
             a = np.linalg.matrix_power(h, k)
