@@ -29,6 +29,16 @@ Verdict ("confirmed" when every test holds for every activation): at the trained
 median over seeds of the top-end outlier count is C − 1 or C, and in every seed the median
 |λ| is at most 1% of λ_max (the bulk sits near zero).
 
+Expected (defaults, measured): the bulk sits near 0 (median |λ| ≤ 2.3e-6 λ_max for ReLU,
+≤ 1.7e-4 λ_max for tanh) and SLQ matches the exact spectrum (W₁ ≤ 8e-4 of the range,
+smoothed CDFs within 0.004, moments within 1.7 standard errors, top Ritz values to 1e-15).
+ReLU: no outliers at initialisation, then exactly 9 = C − 1 separated by a ratio 2.4–6.8 at
+steps 30 and 100; by step 1000 (loss 0.05, 99% train accuracy) the gap has shrunk to
+1.9–2.2, so 9, 9, 0 outliers. tanh: the 9th/10th ratio stays at 1.4–2.0, so no outliers
+in 11 of 12 spectra (9 at step 100 in one seed). Verdict "depends": ReLU ~C, tanh not.
+
+Runtime: 34 min on 2 CPU cores shared with ~12 other jobs (627 s of CPU time; 4 GB RAM).
+
 Run: python -m experiments.spectrum
 """
 
@@ -242,9 +252,10 @@ def plot(cfg: Config, data: dict) -> dict:
     counts = outliers(cfg, data["eigs"])
     for a, name in enumerate(cfg.activations):
         top = counts[a, :, :, 0]
-        ax.plot(steps + 1, np.median(top, axis=0), "-o", color=f"C{a}", ms=3,
-                label=f"{name}: top end (median of {cfg.seeds})")
-        ax.fill_between(steps + 1, top.min(0), top.max(0), color=f"C{a}", alpha=0.2, lw=0)
+        ax.plot(steps + 1, np.median(top, axis=0), "-", color=f"C{a}",
+                label=f"{name}: top end (median of {cfg.seeds}; dots: seeds)")
+        jitter = 1 + 0.04 * (np.arange(cfg.seeds) - (cfg.seeds - 1) / 2 + 0.3 * a)
+        ax.scatter(np.outer(jitter, steps + 1), top, s=10, color=f"C{a}", alpha=0.7)
         ax.plot(steps + 1, np.median(counts[a, :, :, 1], axis=0), ":", color=f"C{a}",
                 label=f"{name}: bottom end")
     for level, ls in ((cfg.classes, "--"), (cfg.classes - 1, ":")):
@@ -253,7 +264,7 @@ def plot(cfg: Config, data: dict) -> dict:
                 fontsize=7, va="center")
     ax.set(xscale="log", xlabel="GD step + 1", ylabel="outliers (ratio gap ≥ "
            f"{cfg.min_ratio:g})", title="(c) outlier count during training")
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=6, loc="center right")
     return {"spectrum": fig}
 
 
