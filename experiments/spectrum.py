@@ -20,7 +20,7 @@ spectrum: the dense Hessian (``saddle.curvature.hessian``, float64) and
 (``saddle.curvature.slq_density``, ``probes`` × ``iters`` Lanczos steps) compared with it by
 W₁, by the largest gap between the CDFs smoothed by the same Gaussian (σ = ``sigma`` ×
 the spectral range), by the moments tr(H^k)/d for k = 1, 2, and by its top Ritz values.
-Outliers: ``saddle.spectral.count_outliers`` — at each end, the largest ratio between the
+Outliers: ``saddle.curvature.outliers.count_outliers`` — at each end, the largest ratio between the
 distances of consecutive eigenvalues from the median eigenvalue, among the ``window`` + 1
 farthest (only distances above ``floor`` × the largest), marks the bulk edge when the ratio
 is at least ``min_ratio``; the rule does not know C.
@@ -54,8 +54,8 @@ import optax
 
 import saddle
 from saddle import plot as splot
-from saddle import spectral
 from saddle.curvature import SpectralDensity, density_on_grid, slq_density
+from saddle.curvature import outliers as spectral
 from saddle.experiment import field
 from saddle.objectives import nn as snn
 from saddle.precision import float64

@@ -1,6 +1,6 @@
 """The spectrum experiment on a tiny config against independent computations (numpy's
 eigvalsh of jax.hessian, exact traces of powers of H, a numerical W₁), and the outlier rule
-of saddle.spectral on synthetic spectra with planted outliers."""
+of saddle.curvature.outliers on synthetic spectra with planted outliers."""
 
 import functools
 
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import experiments.spectrum as sp
-from saddle import experiment, spectral
+from saddle import experiment
 from saddle.curvature import SpectralDensity, density_on_grid
+from saddle.curvature import outliers as spectral
 from saddle.precision import float64
 
 TINY = sp.Config(classes=3, widths=(4,), activations=("tanh",), seeds=1, steps=100,

@@ -3,7 +3,8 @@
 Dense (``dense``, for d up to a few thousand): Hessians, eigenvalues, ``classify``.
 Krylov (for any d, on Hessian-vector products): ``krylov`` (HVPs, Lanczos), ``spectrum``
 (extreme eigenpairs at both ends, sharpness, SLQ spectral density), ``trace``
-(Hutchinson, Hutch++), ``batch`` (any of them over many points, in chunks).
+(Hutchinson, Hutch++), ``outliers`` (a spectrum as bulk plus outliers; SLQ against the
+exact spectrum), ``batch`` (any of them over many points, in chunks).
 """
 
 from saddle.curvature.batch import extreme_eigenpairs_batch, over_points
@@ -16,6 +17,13 @@ from saddle.curvature.dense import (
     kind_codes,
 )
 from saddle.curvature.krylov import Tridiagonal, hessian_operator, hvp, lanczos, top_eigenpair
+from saddle.curvature.outliers import (
+    Outliers,
+    count_outliers,
+    slq_moments,
+    smoothed_ks,
+    wasserstein1,
+)
 from saddle.curvature.spectrum import (
     Extremes,
     SpectralDensity,
@@ -29,10 +37,12 @@ from saddle.curvature.trace import TraceEstimate, hutchinson_trace, hutchpp_trac
 __all__ = [
     "Classification",
     "Extremes",
+    "Outliers",
     "SpectralDensity",
     "TraceEstimate",
     "Tridiagonal",
     "classify",
+    "count_outliers",
     "default_eig_tol",
     "density_on_grid",
     "eigenvalues",
@@ -48,5 +58,8 @@ __all__ = [
     "over_points",
     "sharpness",
     "slq_density",
+    "slq_moments",
+    "smoothed_ks",
     "top_eigenpair",
+    "wasserstein1",
 ]
