@@ -126,6 +126,7 @@ def test_pyhessian_on_the_same_network(digits):
     assert lz[-1] < 1e-5 and curvature.first_below(lz, 1e-3) <= 40
 
 
+@pytest.mark.slow  # CI time: a benchmark's end to end (BUILD_NOTES 'Test-suite time')
 def test_tiny_end_to_end(tmp_path):
     torch_ok = True
     try:
