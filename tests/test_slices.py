@@ -197,3 +197,32 @@ def test_bad_input_one_line_errors():
         with pytest.raises((ValueError, TypeError)) as err:
             call()
         assert word in str(err.value) and "\n" not in str(err.value), (word, err.value)
+
+
+@pytest.mark.slow
+def test_tiny_landscape_2d_experiment_against_direct_evaluations(tmp_path):
+    """The experiment end to end on a tiny net: the random slice's centre, the PCA grid's
+    projected path and the lines' ends equal losses computed directly; the verdict follows
+    the rise of the init line."""
+    import experiments.landscape_2d as l2d
+    from saddle import experiment
+
+    cfg = l2d.Config(hidden=4, steps=40, grid=5, n_alpha=7, chunk_size=8)
+    res = experiment.run_experiment(cfg, l2d.run, l2d.plot, l2d.summarize, out=tmp_path,
+                                    show_progress=False)
+    s, d = res.summary, res.data
+    _, obj = l2d.problem(cfg)
+    path = d["path"]
+    np.testing.assert_allclose(d["path_loss"], jax.vmap(obj)(jnp.asarray(path)), rtol=1e-5)
+    assert s["random_slice"]["loss_center"] == pytest.approx(float(obj(path[-1])), rel=1e-5)
+    np.testing.assert_allclose(d["line_init"][[0, -1]], d["path_loss"][[0, -1]], rtol=1e-5)
+    plane = slices.pca_plane(path)
+    np.testing.assert_allclose(d["projected_loss"], jax.vmap(obj)(jnp.asarray(plane.points())),
+                               rtol=1e-4)
+    rise = np.max(d["line_init"] - np.minimum.accumulate(d["line_init"]))
+    assert s["verdict"] == ("confirmed" if rise <= 1e-3 * (d["line_init"][0] - d["line_init"][-1])
+                            else "refuted")
+    # aligned partner: the same function, so the same loss, and no farther from θ_A
+    assert d["line_aligned"][0] == pytest.approx(float(d["loss_b"]), rel=1e-4)
+    assert d["pair_distance"][1] <= d["pair_distance"][0] + 1e-6
+    assert (tmp_path / "landscape_2d.png").exists()
