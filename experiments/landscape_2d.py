@@ -18,7 +18,11 @@ aligning the second one's hidden units to the first (weight matching, Ainsworth 
 Network: ``mlp(64, (hidden, 10), activation)`` on scikit-learn's digits (standardised),
 cross-entropy, full-batch Adam; every grid evaluated vmapped in resumable chunks.
 
-Run: python -m experiments.landscape_2d
+Expected: the init line falls monotonically (measured rise 0); PC1 + PC2 capture most of
+the path (≈ 98%) yet its start lies far off the plane, so the loss drawn under it differs
+from its own; aligning units lowers the barrier between the two solutions.
+
+Run: python -m experiments.landscape_2d      (~1.5 min measured on 2 busy CPU cores)
 """
 
 from __future__ import annotations
