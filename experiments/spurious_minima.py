@@ -7,12 +7,15 @@ Xavier starts ends at a spurious local minimum (loss clearly above 0) with a pro
 that grows with k at n = k, and mild over-parameterisation (n = k + 1, k + 2) lowers it.
 
 Method: per setting (k, n), ``n_starts`` starts with entries N(0, 1/d) (Xavier, as Safran
-& Shamir's code), gradient descent with step ``lr_scale``/k (their 5/k) for ``steps``
-steps, all starts in one compiled program (``saddle.descend``); runs still moving
+& Shamir's code), gradient descent with step ``lr_scale``/n (their 5/k at n = k; 5/k
+diverges at n = k + 2 for small k) for ``steps`` steps, all starts in one compiled program
+(``saddle.descend``); runs still moving
 (‖∇L‖ > ``move_tol``, loss > ``loss_tol``) get up to ``rounds`` − 1 further blocks of
 ``steps`` (the same descent, continued). The loss is ``saddle.relu_matrix.relu_loss``.
-A run is *global* when its loss is ≤ ``loss_tol`` (the global minima, permutations of the
-teacher for n = k, have loss 0). Every other run is polished by Newton steps and certified
+A run is *global* when its loss is ≤ ``loss_tol``: the global minima (permutations of
+the teacher for n = k) have loss 0, descent does not raise the loss, and every spurious
+minimum lies far above ``loss_tol`` (checked: verdict test iv). A run whose loss grew
+past the divergence limit is *diverged*. Every other run is polished by Newton steps and certified
 by ``saddle.certify.certify_minima`` (‖∇L‖ ≤ ``grad_tol`` and λ_min of the Hessian above
 eigvalsh's error bound plus the Hessian's change to the nearby critical point): *spurious*
 if a certified minimum, else *saddle*, *degenerate* or *not_converged*, each counted apart.
@@ -22,11 +25,11 @@ Expected: at n = k the spurious share grows from ~0 at k = 6 to most runs at k =
 n = k + 1, k + 2 it is far lower. Verdict "confirmed" when (i) at n = k the interval at
 the largest k lies above the one at the smallest k, (ii) at n = k the largest k's lower
 end exceeds 1/2, (iii) for every k whose n = k interval starts above 0.1, the n = k + 2
-interval lies below it, and (iv) every spurious loss exceeds 100·``loss_tol``.
+interval lies below it, and (iv) every spurious loss exceeds 10·``loss_tol``.
 
-Run: python -m experiments.spurious_minima           (k = 6, 8, ..., 20; n = k, k+1, k+2)
+Run: python -m experiments.spurious_minima           (k = 6, 8, ..., 14; n = k, k+1, k+2)
      python -m experiments.spurious_minima --ks 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20
-     (the issue's full size: 45 settings × 1000 starts)
+     (the issue's full size: 45 settings × 1000 starts; see BUILD_NOTES for its cost)
 """
 
 from __future__ import annotations
@@ -47,12 +50,12 @@ from saddle.experiment import field
 from saddle.precision import float64
 from saddle.relu_matrix import relu_loss
 
-OUTCOMES = ("global", "spurious", "saddle", "degenerate", "not_converged")
+OUTCOMES = ("global", "spurious", "saddle", "degenerate", "not_converged", "diverged")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:
-    ks: tuple[int, ...] = field((6, 8, 10, 12, 14, 16, 18, 20),
+    ks: tuple[int, ...] = field((6, 8, 10, 12, 14),
                                 "Teacher widths k (orthonormal units e₁..e_k).", at_least=1)
     extra: tuple[int, ...] = field((0, 1, 2), "Student widths n = k + extra.", at_least=-1000)
     dim: int = field(0, "Input dimension d (0: d = k for each k).", at_least=0)
@@ -60,12 +63,14 @@ class Config:
     steps: int = field(2000, "Gradient-descent steps per round.", at_least=1)
     rounds: int = field(4, "Rounds of steps at most; a run continues while still moving.",
                         at_least=1)
-    lr_scale: float = field(5.0, "Step size lr_scale / k.", above=0)
+    lr_scale: float = field(5.0, "Step size lr_scale / n (Safran & Shamir's 5/k at n = k).",
+                            above=0)
     move_tol: float = field(1e-9, "A run is still moving while ‖∇L‖ exceeds this.", above=0)
-    loss_tol: float = field(1e-6, "Loss at most this: the global minimum (loss 0).", above=0)
+    loss_tol: float = field(1e-4, "Loss at most this: on the way to a global minimum (loss 0).",
+                            above=0)
     grad_tol: float = field(1e-11, "‖∇L‖ a certified critical point must reach.", above=0)
     polish_steps: int = field(3, "Newton polishing steps at most.", at_least=0)
-    save_points: bool = field(False, "Also save the end points of the spurious runs.")
+    save_points: bool = field(False, "Also save every run's end point (x_k{k}_n{n}).")
     seed: int = field(0, "Seed of the jax.random keys.")
 
     def __post_init__(self) -> None:
@@ -104,22 +109,26 @@ def one_setting(cfg: Config, k: int, n: int, d: int) -> dict[str, np.ndarray]:
         loss = np.full(cfg.n_starts, np.inf)
         grad = np.full(cfg.n_starts, np.inf)
         steps_done = np.zeros(cfg.n_starts, np.int64)
+        diverged = np.zeros(cfg.n_starts, bool)
         todo = np.arange(cfg.n_starts)
         for _ in range(cfg.rounds):
             size = max(8, 1 << int(len(todo) - 1).bit_length())  # few shapes: few compiles
             idx = np.concatenate([todo, np.full(size - len(todo), todo[0])])
-            r = saddle.descend(fn, jnp.asarray(x[idx]), optax.sgd(cfg.lr_scale / k), cfg.steps,
+            r = saddle.descend(fn, jnp.asarray(x[idx]), optax.sgd(cfg.lr_scale / n), cfg.steps,
                                progress=False)
             m = len(todo)
             x[todo], loss[todo], grad[todo] = r.x[:m], r.loss[:m], r.grad_norm[:m]
             steps_done[todo] += cfg.steps
-            todo = todo[(grad[todo] > cfg.move_tol) & (loss[todo] > cfg.loss_tol)]
+            diverged[todo] = r.status[:m] == "diverged"
+            todo = todo[(grad[todo] > cfg.move_tol) & (loss[todo] > cfg.loss_tol)
+                        & ~diverged[todo]]
             if not len(todo):
                 break
-        outcome = np.where(loss <= cfg.loss_tol, "global", "").astype("<U13")
+        outcome = np.where(loss <= cfg.loss_tol, "global",
+                           np.where(diverged, "diverged", "")).astype("<U13")
         lam_min = np.full(cfg.n_starts, np.nan)
         margin = np.full(cfg.n_starts, np.nan)
-        cand = np.flatnonzero(loss > cfg.loss_tol)
+        cand = np.flatnonzero((loss > cfg.loss_tol) & ~diverged)
         if len(cand):
             cert = certify_minima(fn, x[cand], grad_tol=cfg.grad_tol,
                                   polish_steps=cfg.polish_steps)
@@ -127,13 +136,10 @@ def one_setting(cfg: Config, k: int, n: int, d: int) -> dict[str, np.ndarray]:
             lam_min[cand], margin[cand] = cert.lam_min, cert.margin
             st = np.where(cert.status == "minimum", "spurious", cert.status)
             outcome[cand] = np.where(cert.value <= cfg.loss_tol, "global", st)
-    spur = np.flatnonzero(outcome == "spurious")
     out = {"outcome": outcome, "loss": loss, "grad_norm": grad, "lam_min": lam_min,
            "margin": margin, "steps_done": steps_done,
            "seconds": np.asarray(time.perf_counter() - t0)}
-    if cfg.save_points:
-        out |= {"spurious_x": x[spur], "spurious_idx": spur}
-    return out
+    return out | ({"x": x} if cfg.save_points else {})
 
 
 def run(cfg: Config, ctx: saddle.experiment.Context) -> dict[str, np.ndarray]:
@@ -141,8 +147,8 @@ def run(cfg: Config, ctx: saddle.experiment.Context) -> dict[str, np.ndarray]:
     for k, n, d in ctx.progress(settings(cfg), desc="settings"):
         part = ctx.stage(f"k{k}_n{n}", lambda k=k, n=n, d=d: one_setting(cfg, k, n, d))
         for name, value in part.items():
-            if name.startswith("spurious_"):
-                data.setdefault(f"{name}_k{k}_n{n}", value)
+            if name == "x":
+                data[f"x_k{k}_n{n}"] = value
             else:
                 data.setdefault(name, []).append(value)
     out = {k: np.stack(v) for k, v in data.items() if isinstance(v, list)}
@@ -192,7 +198,7 @@ def summarize(cfg: Config, data: dict) -> dict:
         why.append(f"n = k + 2 below n = k at {len(lower)}/{len(big)} k where n = k's share "
                    f"starts above 0.1")
     spur_losses = data["loss"][data["outcome"] == "spurious"]
-    gap = bool(spur_losses.size == 0 or spur_losses.min() > 100 * cfg.loss_tol)
+    gap = bool(spur_losses.size == 0 or spur_losses.min() > 10 * cfg.loss_tol)
     tests.append(gap)
     why.append(f"smallest spurious loss {spur_losses.min() if spur_losses.size else None}")
     totals = {name: int(np.sum(data["outcome"] == name)) for name in OUTCOMES}
