@@ -11,12 +11,12 @@ Method: per setting (k, n), ``n_starts`` starts with entries N(0, 1/d) (Xavier, 
 diverges at n = k + 2 for small k) for ``steps`` steps, all starts in one compiled program
 (``saddle.descend``); runs still moving
 (‖∇L‖ > ``move_tol``, loss > ``loss_tol``) get up to ``rounds`` − 1 further blocks of
-``steps`` (the same descent, continued). The loss is ``saddle.relu_matrix.relu_loss``.
+``steps`` (the same descent, continued). The loss is ``saddle.objectives.relu_matrix.relu_loss``.
 A run is *global* when its loss is ≤ ``loss_tol``: the global minima (permutations of
 the teacher for n = k) have loss 0, descent does not raise the loss, and every spurious
 minimum lies far above ``loss_tol`` (checked: verdict test iv). A run whose loss grew
 past the divergence limit is *diverged*. Every other run is polished by Newton steps and certified
-by ``saddle.certify.certify_minima`` (‖∇L‖ ≤ ``grad_tol`` and λ_min of the Hessian above
+by ``saddle.critical.certify.certify_minima`` (‖∇L‖ ≤ ``grad_tol`` and λ_min of the Hessian above
 eigvalsh's error bound plus the Hessian's change to the nearby critical point): *spurious*
 if a certified minimum, else *saddle*, *degenerate* or *not_converged*, each counted apart.
 Shares of spurious runs among all starts get 95% Wilson intervals.
@@ -45,10 +45,10 @@ import optax
 
 import saddle
 from saddle import plot as splot
-from saddle.certify import certify_minima
+from saddle.critical.certify import certify_minima
 from saddle.experiment import field
+from saddle.objectives.relu_matrix import relu_loss
 from saddle.precision import float64
-from saddle.relu_matrix import relu_loss
 
 OUTCOMES = ("global", "spurious", "saddle", "degenerate", "not_converged", "diverged")
 

@@ -10,10 +10,10 @@ import pytest
 
 import experiments.spurious_minima as sm
 from saddle import experiment
-from saddle.certify import certify_minima
+from saddle.critical.certify import certify_minima
+from saddle.objectives.relu_matrix import relu_loss
 from saddle.objectives.teacher import relu_population_loss
 from saddle.precision import float64
-from saddle.relu_matrix import relu_loss
 
 
 def _lib(n: int, k: int):

@@ -15,6 +15,7 @@ from saddle.critical.catalogue import (
     match_catalogue,
     separable_index_counts,
 )
+from saddle.critical.certify import Certificate, certify_minima
 from saddle.critical.find import (
     CriticalPoints,
     CriticalSet,
@@ -25,7 +26,21 @@ from saddle.critical.hessian_free import HessianFreeResult, minres, newton_mr
 from saddle.critical.solver import METHODS, newton_solve
 from saddle.escape import EscapeDirection, escape_direction  # noqa: F401  (moved; re-exported)
 
-__all__ = ["METHODS", "CatalogueMatch", "CriticalPoints", "CriticalSet", "HessianFreeResult",
-           "IncompleteSearchWarning", "compare_catalogue", "find_critical_points",
-           "index_counts", "match_catalogue", "minres", "newton_mr", "newton_solve",
-           "separable_index_counts"]
+__all__ = [
+    "METHODS",
+    "CatalogueMatch",
+    "Certificate",
+    "CriticalPoints",
+    "CriticalSet",
+    "HessianFreeResult",
+    "IncompleteSearchWarning",
+    "certify_minima",
+    "compare_catalogue",
+    "find_critical_points",
+    "index_counts",
+    "match_catalogue",
+    "minres",
+    "newton_mr",
+    "newton_solve",
+    "separable_index_counts",
+]
