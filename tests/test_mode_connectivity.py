@@ -76,3 +76,61 @@ def test_peak_barrier_and_bad_input_one_line_errors():
         with pytest.raises((ValueError, TypeError), match=name) as err:
             call()
         assert "\n" not in str(err.value)
+
+
+def _nets():
+    import experiments.mode_connectivity as mc
+    from saddle.objectives import nn as snn
+
+    net = snn.mlp(5, (6, 3), "tanh")
+    thetas = np.asarray(jax.vmap(net.init)(jax.random.split(jax.random.PRNGKey(1), 2)))
+    return mc, net, thetas
+
+
+def test_a_permuted_sign_flipped_copy_is_the_same_minimum_another_seed_is_not():
+    from saddle.landscape import align
+
+    mc, net, (t0, t1) = _nets()
+    rng = np.random.default_rng(0)
+    copy = np.asarray(align.permute_units(net, t0, [rng.permutation(6)],
+                                          [rng.choice([-1.0, 1.0], 6)]))
+    assert np.linalg.norm(copy - t0) > 1.0  # far apart as raw vectors
+    thetas = np.stack([t0, t1, copy])
+    _, pairs, dist = mc.aligned_pairs(net, thetas, neighbours=2)
+    d = dict(zip(map(tuple, pairs), dist, strict=True))
+    assert d[(0, 2)] < 1e-5 and d[(1, 2)] == pytest.approx(d[(0, 1)], rel=1e-5)
+    assert d[(0, 1)] > 0.5
+    assert mc.n_components(3, pairs, dist < 1e-3) == 2
+    assert mc.n_components(3, pairs, dist < 0) == 3
+
+
+@pytest.mark.slow
+def test_tiny_mode_connectivity_experiment_against_direct_evaluations(tmp_path):
+    """Lines and curve agree with the objective evaluated directly; the summary's counts and
+    barriers are recomputed from the saved arrays."""
+    from saddle import experiment
+    from saddle.landscape import align
+
+    mc, _, _ = _nets()
+    cfg = mc.Config(hidden=3, steps=40, record_every=20, n_seeds=4, neighbours=1,
+                    bezier_steps=30, n_t=5, chunk_size=8)
+    r = experiment.run_experiment(cfg, mc.run, mc.plot, mc.summarize, out=tmp_path,
+                                  show_progress=False)
+    d, s = r.data, r.summary
+    net, obj = mc.problem(cfg)
+    x0 = jax.vmap(net.init)(jax.random.split(jax.random.fold_in(jax.random.PRNGKey(0), 1), 4))
+    import optax
+
+    import saddle
+    x = np.asarray(saddle.descend(obj, x0, optax.adam(cfg.lr), cfg.steps).x)
+    np.testing.assert_allclose(d["loss"], [float(obj(t)) for t in x], rtol=1e-4)
+    b_al = align.weight_match(net, x[0], x[1])
+    for t, v, w, c in zip(d["ts"], d["line"], d["line_aligned"], d["curve"], strict=True):
+        assert v == pytest.approx(float(obj((1 - t) * x[0] + t * x[1])), rel=1e-4)
+        assert w == pytest.approx(float(obj((1 - t) * x[0] + t * b_al)), rel=1e-4)
+        assert c == pytest.approx(float(obj(bezier.bezier_point(x[0], d["theta_c"], x[1], t))),
+                                  rel=1e-4)
+    assert s["pair"]["barrier_line"] == pytest.approx(d["line"].max() - max(d["line"][[0, -1]]))
+    assert 1 <= s["seeds"]["distinct_by_distance"] <= 4
+    assert s["verdict"] in ("confirmed", "refuted")
+    assert (r.out / "mode_connectivity.png").exists()
