@@ -197,8 +197,7 @@ def plot(cfg: Config, data: dict) -> dict:
                            **style)
         if "fit_3/2" in s:
             f = s["fit_3/2"]
-            a = np.linspace(0, 1.05 * max(f["alpha0"], 1e-9) * 2, 200)
-            a = a[a <= ax.get_xlim()[1]]
+            a = np.linspace(0, ax.get_xlim()[1], 200)
             ax.plot(a, f["eps_c"] * (1 + (a / f["alpha0"]) ** (2 / 3)), color="k", lw=1,
                     label=f"α₀((ε−ε_c)/ε_c)^{{3/2}}, ε_c = {f['eps_c']:.3f}")
         lo, hi = s["gradient_flat_ci"]
