@@ -17,7 +17,8 @@ Pennington & Bahri's scale, where ŷ = 0 gives ε ≈ ½ on Gaussian targets).
 Method (Dauphin et al.'s): gradient descent from ``n_inits`` initialiser draws, recorded at
 ``checkpoints`` log-spaced steps, gives starts at many loss levels; Hessian-free Newton-MR
 (``saddle.critical.newton_mr``) from each ends at a critical point (‖∇f‖ ≤ ``grad_tol``),
-a gradient-flat point (‖H∇f‖ ≤ ``flat_tol``·|λ|_max‖∇f‖), or neither; the dense
+a gradient-flat point (‖H∇f‖ ≤ ``flat_tol``·|λ|_max‖∇f‖), or neither; from the latter
+``polish_steps`` of its ``"trust"`` solver (regularised Newton on ½‖∇f‖²) continue; the dense
 Hessian spectrum (``saddle.curvature.eigenvalues``) at every end point gives the index
 (eigenvalues below −``eig_tol``·max|λ|). The law is fitted on the critical points with
 α > 0 (``saddle.index_law``), with the exponent fixed at 3/2 and free.
@@ -65,6 +66,9 @@ class Config:
                              at_least=1)
     steps: int = field(300, "Newton-MR iterations.", at_least=1)
     minres_iters: int = field(128, "MINRES iterations per Newton-MR step.", at_least=1)
+    polish_steps: int = field(80, "Trust-solver steps from Newton-MR's unconverged ends "
+                              "(0: none).", at_least=0)
+    polish_krylov: int = field(32, "Krylov dimension of a trust-solver step.", at_least=1)
     grad_tol: float = field(1e-8, "Critical: ‖∇f‖ at most this.", above=0)
     flat_tol: float = field(1e-3, "Gradient-flat: ‖H∇f‖ ≤ flat_tol·|λ|_max‖∇f‖.", above=0)
     eig_tol: float = field(1e-6, "Eigenvalues below −eig_tol·max|λ| count as negative.",
@@ -112,12 +116,22 @@ def _study(cfg: Config, name: str) -> dict[str, np.ndarray]:
     res = saddle.critical.newton_mr(obj, jnp.asarray(starts), key=jax.random.fold_in(key, 1),
                                     steps=cfg.steps, minres_iters=cfg.minres_iters,
                                     grad_tol=cfg.grad_tol, flat_tol=cfg.flat_tol)
-    ok = res.status != "diverged"
-    eig = np.full(res.x.shape, np.nan)
+    x, value, status = res.x.copy(), res.value.copy(), res.status.copy()
+    gn, flat = res.grad_norm.copy(), res.flatness.copy()
+    left = np.flatnonzero(status == "unconverged")
+    if cfg.polish_steps and left.size:  # ends Newton-MR left crawling: trust solver on ½‖∇f‖²
+        pol = saddle.critical.newton_mr(
+            obj, jnp.asarray(x[left]), key=jax.random.fold_in(key, 2), steps=cfg.polish_steps,
+            minres_iters=cfg.polish_krylov, grad_tol=cfg.grad_tol, flat_tol=cfg.flat_tol,
+            solver="trust")
+        x[left], value[left], status[left] = pol.x, pol.value, pol.status
+        gn[left], flat[left] = pol.grad_norm, pol.flatness
+    ok = status != "diverged"
+    eig = np.full(x.shape, np.nan)
     if ok.any():
-        eig[ok] = np.asarray(saddle.curvature.eigenvalues(obj, jnp.asarray(res.x[ok])))
-    return {"x": res.x, "value": res.value, "status": res.status, "grad_norm": res.grad_norm,
-            "flatness": res.flatness, "eig": eig, "start_loss": gd.loss_path[:, at].ravel()}
+        eig[ok] = np.asarray(saddle.curvature.eigenvalues(obj, jnp.asarray(x[ok])))
+    return {"x": x, "value": value, "status": status, "grad_norm": gn, "flatness": flat,
+            "eig": eig, "start_loss": gd.loss_path[:, at].ravel(), "status_newton_mr": res.status}
 
 
 def run(cfg: Config, ctx: saddle.experiment.Context) -> dict[str, np.ndarray]:
@@ -138,8 +152,10 @@ def _network_summary(cfg: Config, name: str, data: dict) -> tuple[dict, list[boo
     alpha = index_of(data[f"{name}_eig"][crit], cfg.eig_tol) / d
     n_flat, n = int(np.sum(status == "gradient_flat")), status.size
     lo, hi = saddle.wilson_interval(n_flat, n)
+    mr = data[f"{name}_status_newton_mr"]
     s = {"dim": d, "runs": n, "statuses": {str(k): int(np.sum(status == k))
                                            for k in np.unique(status)},
+         "statuses_newton_mr_alone": {str(k): int(np.sum(mr == k)) for k in np.unique(mr)},
          "n_critical": int(crit.sum()), "n_minima": int(np.sum(alpha == 0)),
          "gradient_flat_share": n_flat / n, "gradient_flat_ci": [float(lo), float(hi)],
          "gradient_flat_among_converged": n_flat / max(n_flat + int(crit.sum()), 1),

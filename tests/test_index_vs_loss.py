@@ -61,7 +61,8 @@ def test_bad_input_names_the_argument():
 
 
 TINY = ivl.Config(networks=("gauss",), gauss_width=3, gauss_samples=6, n_inits=3,
-                  gd_steps=200, lr=0.2, checkpoints=5, steps=40, minres_iters=18, n_boot=20)
+                  gd_steps=200, lr=0.2, checkpoints=5, steps=40, minres_iters=18, n_boot=20,
+                  polish_steps=20, polish_krylov=8)
 
 
 @pytest.fixture(scope="module")
