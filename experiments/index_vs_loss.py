@@ -21,7 +21,7 @@ a gradient-flat point (‖H∇f‖ ≤ ``flat_tol``·|λ|_max‖∇f‖), or nei
 ``polish_steps`` of its ``"trust"`` solver (regularised Newton on ½‖∇f‖²) continue; the dense
 Hessian spectrum (``saddle.curvature.eigenvalues``) at every end point gives the index
 (eigenvalues below −``eig_tol``·max|λ|). The law is fitted on the critical points with
-α > 0 (``saddle.index_law``), with the exponent fixed at 3/2 and free.
+α > 0 (``saddle.critical.index_law``), with the exponent fixed at 3/2 and free.
 
 Verdict per network: Spearman ρ(ε, α) > 0 at p < 0.01; every minimum (α = 0) has
 ε at most the upper end of the ε_c interval; 3/2 inside the free exponent's interval.
@@ -41,8 +41,8 @@ import scipy.stats
 
 import saddle
 from saddle import plot as splot
+from saddle.critical.index_law import fit_index_law
 from saddle.experiment import field
-from saddle.index_law import fit_index_law
 from saddle.objectives import nn as snn
 from saddle.precision import float64
 

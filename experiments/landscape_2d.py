@@ -49,8 +49,8 @@ class Config:
     record_every: int = field(10, "Record the training path every this many steps.",
                               at_least=1)
     grid: int = field(41, "Grid points per axis of each 2-D slice.", at_least=2)
-    span: float = field(1.0, "The random slice covers [-span, span]² in filter-normalised "
-                             "units.", above=0)
+    span: float = field(1.0, "The random slice covers [-span, span]² in units of the "
+                             "normalised directions.", above=0)
     margin: float = field(0.2, "The PCA slice extends the path's extent by this share.",
                           at_least=0)
     n_alpha: int = field(101, "Points on each 1-D line, α from 0 to 1.", at_least=3)

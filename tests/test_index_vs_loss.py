@@ -1,4 +1,4 @@
-"""The index-law fit (saddle.index_law) against synthetic points drawn from the law, and the
+"""The index-law fit (saddle.critical.index_law) against synthetic points drawn from the law, and the
 index_vs_loss experiment on a tiny config, its end points re-checked independently
 (jax.grad, finite-difference Hessians with numpy's eigvalsh, scipy's Wilson interval)."""
 
@@ -10,7 +10,7 @@ import scipy.stats
 
 import experiments.index_vs_loss as ivl
 from saddle import experiment
-from saddle.index_law import fit_index_law, index_law
+from saddle.critical.index_law import fit_index_law, index_law
 from saddle.precision import float64
 
 

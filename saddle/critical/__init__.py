@@ -23,6 +23,7 @@ from saddle.critical.find import (
     find_critical_points,
 )
 from saddle.critical.hessian_free import HessianFreeResult, minres, newton_mr
+from saddle.critical.index_law import IndexLawFit, fit_index_law, index_law
 from saddle.critical.solver import METHODS, newton_solve
 from saddle.escape import EscapeDirection, escape_direction  # noqa: F401  (moved; re-exported)
 
@@ -34,10 +35,13 @@ __all__ = [
     "CriticalSet",
     "HessianFreeResult",
     "IncompleteSearchWarning",
+    "IndexLawFit",
     "certify_minima",
     "compare_catalogue",
     "find_critical_points",
+    "fit_index_law",
     "index_counts",
+    "index_law",
     "match_catalogue",
     "minres",
     "newton_mr",
