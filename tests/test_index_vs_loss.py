@@ -1,5 +1,5 @@
-"""The index-law fit (saddle.critical.index_law) against synthetic points drawn from the law, and the
-index_vs_loss experiment on a tiny config, its end points re-checked independently
+"""The index-law fit (saddle.critical.index_law) against synthetic points drawn from the law, and
+the index_vs_loss experiment on a tiny config, its end points re-checked independently
 (jax.grad, finite-difference Hessians with numpy's eigvalsh, scipy's Wilson interval)."""
 
 import jax
