@@ -117,6 +117,7 @@ def test_rerun_reuses_results(result):
         result.summary["workloads"]["himmelblau"]["ratios"])
 
 
+@pytest.mark.slow  # CI time: see BUILD_NOTES 'Test-suite time'
 def test_select_studies(tmp_path):
     cfg = tp.Config(**{**TINY.__dict__, "studies": ("engine",), "workloads": ("himmelblau",)})
     res = experiment.run_experiment(cfg, tp.run, tp.plot, tp.summarize, out=tmp_path,

@@ -182,6 +182,7 @@ def test_a_plain_callable_is_rejected():
         saddle.find_critical_points(get("himmelblau").fn, key=jax.random.PRNGKey(0))
 
 
+@pytest.mark.slow  # CI time: see BUILD_NOTES 'Test-suite time'
 def test_chunked_search_equals_one_call():
     obj = saddle.objectives.get("six_hump_camel")
     key = jax.random.PRNGKey(4)

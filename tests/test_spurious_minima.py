@@ -25,6 +25,7 @@ def _fast(n: int, k: int):
     return lambda th: relu_loss(th.reshape(n, k), jnp.eye(k, dtype=th.dtype))
 
 
+@pytest.mark.slow  # CI time: see BUILD_NOTES 'Test-suite time'
 def test_matrix_form_equals_the_per_pair_closed_form_with_derivatives():
     """Value and gradient of relu_loss equal those of relu_population_loss (a separate
     implementation), and its Hessian equals central differences of that gradient, at random
