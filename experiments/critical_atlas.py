@@ -119,16 +119,12 @@ def run(cfg: Config, ctx: saddle.experiment.Context) -> dict[str, np.ndarray]:
     return data
 
 
-def _part(data: dict, tag: str) -> dict:
-    prefix = f"{tag}__"
-    return {k[len(prefix):]: v for k, v in data.items() if k.startswith(prefix)}
-
 
 def summarize(cfg: Config, data: dict) -> dict:
     out: dict = {"n_starts": cfg.n_starts, "method": cfg.method, "objectives": {},
                  "families": {}}
     for tag, name, dim in tasks(cfg):
-        d = _part(data, tag)
+        d = saddle.experiment.part(data, tag)
         entry = {
             "found": len(d["x"]), "catalogued": len(d["known_found"]),
             "catalogued_found": int(d["known_found"].sum()),
@@ -181,7 +177,7 @@ def plot_contours(cfg: Config, data: dict):
     names = list(cfg.objectives)
     fig, axes = splot.panels(len(names), 3, col_width=3.4, row_height=3.3)
     for ax, name in zip(axes, names, strict=True):
-        obj, d = saddle.objectives.get(name), _part(data, name)
+        obj, d = saddle.objectives.get(name), saddle.experiment.part(data, name)
         splot.contour(ax, obj, levels=30, log=True)
         size = 40 if len(d["x"]) <= 60 else max(3, 2400 / len(d["x"]))
         splot.critical_points(ax, d["x"], d["kind"], size=size, legend=False)
@@ -226,7 +222,7 @@ def plot_tables(cfg: Config, data: dict):
     names = list(cfg.objectives)
     ncols = min(2, len(names))
     nrows = -(-len(names) // ncols)
-    tables = {n: _table_rows(_part(data, n)) for n in names}
+    tables = {n: _table_rows(saddle.experiment.part(data, n)) for n in names}
     summary = summarize(cfg, data)["objectives"]
     rows = [len(tables[n][0]) + 3 for n in names] + [0] * (nrows * ncols - len(names))
     heights = [max(rows[r * ncols:(r + 1) * ncols]) for r in range(nrows)]
@@ -258,7 +254,7 @@ def plot_counts(cfg: Config, data: dict):
             ax.set_visible(False)
         for ax, dim in zip(row, dims, strict=False):
             known = separable_index_counts(*ROOTS_1D[fam], dim)
-            found = index_counts(_part(data, f"{fam}_d{dim}")["index"], dim)
+            found = index_counts(saddle.experiment.part(data, f"{fam}_d{dim}")["index"], dim)
             splot.compare_counts(ax, known, found, labels=("known", "found"))
             ax.set(xlabel="index k (negative eigenvalues)",
                    title=f"{titles[fam]} d={dim}: {found.sum()}/{known.sum()}")

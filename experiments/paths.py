@@ -119,15 +119,11 @@ def run(cfg: Config, ctx: saddle.experiment.Context) -> dict[str, np.ndarray]:
     return data
 
 
-def _part(data: dict, tag: str) -> dict:
-    prefix = f"{tag}__"
-    return {k[len(prefix):]: v for k, v in data.items() if k.startswith(prefix)}
-
 
 def summarize(cfg: Config, data: dict) -> dict:
     out: dict = {"objectives": {}}
     for name in cfg.objectives:
-        d = _part(data, name)
+        d = saddle.experiment.part(data, name)
         index = np.sum(d["saddle_eigenvalues"] < 0, axis=1)
         entry = {
             "minima": len(d["minima_value"]), "minima_from_search": int(d["n_found_minima"]),
@@ -187,7 +183,7 @@ def plot(cfg: Config, data: dict) -> dict:
     fig, axes = splot.figure(len(names), 2, width=9.0, height=3.6 * len(names), squeeze=False,
                              gridspec_kw=dict(width_ratios=[1.2, 1.0]))
     for (a, b), name in zip(axes, names, strict=True):
-        obj, d = saddle.objectives.get(name), _part(data, name)
+        obj, d = saddle.objectives.get(name), saddle.experiment.part(data, name)
         splot.contour(a, obj, levels=30, log=True)
         used = np.unique(d["saddle_band"])
         for k in range(len(d["pairs"])):

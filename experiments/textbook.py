@@ -97,15 +97,11 @@ def run(cfg: Config, ctx: saddle.experiment.Context) -> dict[str, np.ndarray]:
     return data
 
 
-def _part(data: dict, name: str) -> dict[str, np.ndarray]:
-    prefix = f"{name}__"
-    return {k[len(prefix):]: v for k, v in data.items() if k.startswith(prefix)}
-
 
 def summarize(cfg: Config, data: dict) -> dict:
     out = {}
     for name in TOYS:
-        d = _part(data, name)
+        d = saddle.experiment.part(data, name)
         n = len(d["end_label"])
         counts = np.array([np.sum(d["end_label"] == i) for i in range(len(d["cp_x"]))])
         lo, hi = saddle.wilson_interval(counts, n)
@@ -170,7 +166,7 @@ def plot(cfg: Config, data: dict) -> dict:
               "quadratic_saddle": "(c) f = x² − y²: a strict saddle",
               "monkey_saddle": "(d) f = x³ − 3xy²: the monkey saddle"}
     for ax, name in zip(axes.ravel(), TOYS, strict=True):
-        obj, d = saddle.objectives.get(name), _part(data, name)
+        obj, d = saddle.objectives.get(name), saddle.experiment.part(data, name)
         if obj.dim == 1:
             _plot_1d(ax, obj, d, cfg, titles[name])
         else:

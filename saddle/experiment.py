@@ -61,7 +61,7 @@ import numpy as np
 Data = dict[str, np.ndarray]
 
 __all__ = ["Context", "OutputError", "check_fields", "code_version", "field", "load", "main",
-           "run_experiment", "verdict"]
+           "part", "run_experiment", "verdict"]
 
 LOCK_NAME, STAGES = ".lock", ".stages"
 # The names of this module's temp files, ".NAME.XXXXXXXX.tmp" (also tempfile.mkstemp's).
@@ -174,6 +174,13 @@ class Context:
         from tqdm.auto import tqdm
 
         yield from tqdm(items, total=total, desc=desc, file=sys.stderr, leave=False)
+
+
+def part(data: Mapping[str, Any], tag: str) -> dict[str, Any]:
+    """The entries of a flat data dict stored under ``f"{tag}__{key}"``, keyed by ``key``
+    (experiments that measure several objectives keep each one's arrays under its tag)."""
+    prefix = f"{tag}__"
+    return {k[len(prefix):]: v for k, v in data.items() if k.startswith(prefix)}
 
 
 def verdict(passed: Sequence[bool], because: str) -> dict[str, str]:

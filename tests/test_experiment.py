@@ -505,3 +505,10 @@ def test_every_experiment_field_has_help(modname):
     text = " ".join(parser.format_help().split())
     for f in dataclasses.fields(module.Config):
         assert " ".join(f.metadata["help"].split()) in text
+
+
+def test_part_takes_one_tag_and_strips_its_prefix():
+    data = {"a__x": 1, "a__y__z": 2, "ab__x": 3, "b__x": 4, "a_x": 5}
+    assert experiment.part(data, "a") == {"x": 1, "y__z": 2}
+    assert experiment.part(data, "ab") == {"x": 3}
+    assert experiment.part(data, "c") == {}
