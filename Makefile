@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-all lint clean
+.PHONY: demo test test-all figures lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=20
+
+# Reruns every experiment at its default size and copies its PNGs to docs/figures/<name>/
+# (about an hour and a half on 2 CPU cores; `python -m experiments figures --only NAME ...`).
+figures: $(STAMP)
+	$(BIN)/python -m experiments figures
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -m ''

@@ -49,6 +49,10 @@ OBJECTIVES = tuple(n for n in saddle.objectives.names()  # n-d families at their
                    if saddle.objectives.is_n_dim(n) or saddle.objectives.get(n).dim == 2)
 
 
+CLAIM = ("Which of Himmelblau's minima a run ends in depends on the optimizer, not only on the "
+         "start; GD almost never ends at a saddle.")
+RUNTIME = "23 s"
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:

@@ -58,6 +58,11 @@ def two_d_objectives() -> tuple[str, ...]:
                  if saddle.objectives.is_n_dim(n) or saddle.objectives.get(n).dim == 2)
 
 
+CLAIM = ("find_critical_points with its defaults finds every catalogued critical point, of every "
+         "index, and no other.")
+RUNTIME = "25 s"
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:
     objectives: tuple[str, ...] = field(

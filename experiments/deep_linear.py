@@ -43,6 +43,10 @@ from saddle.objectives import linear_ae
 from saddle.objectives import nn as snn
 from saddle.precision import float64
 
+CLAIM = ("The linear autoencoder's critical points are the projections onto eigen-subspaces (Baldi "
+         "& Hornik 1989): no bad local minima.")
+RUNTIME = "7 min at load 5"
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:

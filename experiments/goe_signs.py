@@ -48,6 +48,9 @@ CI_Z = 1.96  # 95% two-sided
 NORMALISATION = "H = (A + A^T)/2, A_ij ~ N(0, 1) i.i.d.; density ∝ exp(-tr H^2 / 2)"
 
 
+CLAIM = ("A k×k random (GOE) Hessian is positive definite with probability 0.5^k (D2L §12.1).")
+RUNTIME = "55 s"
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:

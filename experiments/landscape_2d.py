@@ -39,6 +39,10 @@ from saddle.experiment import field
 from saddle.landscape import align, slices
 from saddle.objectives import nn as snn
 
+CLAIM = ("The loss along the straight line from initialisation to the trained network decreases "
+         "monotonically (Goodfellow et al. 2015).")
+RUNTIME = "1.5 min at load 9"
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:

@@ -32,6 +32,10 @@ from saddle import optimizers
 from saddle import plot as splot
 from saddle.experiment import field
 
+CLAIM = ("On Rastrigin a large decaying learning rate finds the global basin far more often than a "
+         "constant or stepped one.")
+RUNTIME = "34 s"
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:

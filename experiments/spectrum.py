@@ -64,6 +64,11 @@ BULK_MEDIAN = 0.01  # "near 0": median |λ| at most this fraction of λ_max
 RATIOS = (1.5, 2.0, 3.0)  # min_ratio values of the sensitivity table
 
 
+CLAIM = ("A trained classifier's Hessian has a bulk near zero and about C − 1 outliers (Sagun et "
+         "al. 2016; Papyan 2019).")
+RUNTIME = "34 min at load 12 (10.5 CPU-min)"
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:
     classes: int = field(10, "Number of classes C: the digits 0..C-1.", at_least=2, at_most=10)

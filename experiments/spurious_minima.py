@@ -53,6 +53,11 @@ from saddle.precision import float64
 OUTCOMES = ("global", "spurious", "saddle", "degenerate", "not_converged", "diverged")
 
 
+CLAIM = ("GD on the two-layer ReLU teacher–student ends at spurious minima more often as k grows, "
+         "less with extra width (Safran & Shamir 2018).")
+RUNTIME = "40 min at load 13 (15 CPU-min)"
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:
     ks: tuple[int, ...] = field((6, 8, 10, 12, 14),

@@ -24,6 +24,8 @@ Guarantees of ``run_experiment`` (and so of ``main``):
 * Results are keyed on the config and the code version (``code_version``: the
   experiment module's source and every .py/.json file of ``saddle``): a run
   reuses ``data.npz`` only when both match, else it recomputes.
+* ``config.json`` also records ``runtime_s``: the wall time of the ``run`` call that
+  produced ``data.npz`` (``python -m experiments`` shows it).
 * Long runs split their work with ``ctx.stage(name, fn)``: each finished stage is
   saved at once under ``out/.stages/<key>/``, so an interrupted run, started again,
   resumes from the stages it had finished.
@@ -50,6 +52,7 @@ import re
 import secrets
 import shutil
 import sys
+import time
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -496,7 +499,9 @@ def _compute(cfg: Any, run: Callable, out: Path, record: dict[str, Any], force: 
     if not marker.exists():
         write_json(marker, {**record, "forced": force})
     ctx = Context(stage_dir=stage_dir, show_progress=show_progress)
+    start = time.perf_counter()
     data = {k: np.asarray(v) for k, v in run(cfg, ctx).items()}
+    record = {**record, "runtime_s": time.perf_counter() - start}  # this call only
     # The old config.json goes first: a crash between the two writes below must not
     # leave this config's data.npz beside another config's config.json (reused as it).
     (out / "config.json").unlink(missing_ok=True)

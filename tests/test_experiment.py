@@ -109,6 +109,18 @@ def test_outputs_reuse_and_force(tmp_path):
     assert cfg["lr"] == 0.2 and summary["total"] == pytest.approx(data["a"].sum() + data["b"].sum())
 
 
+def test_config_json_records_the_runtime_of_run(tmp_path):
+    def slow_run(cfg, ctx):
+        time.sleep(0.2)
+        return {"a": np.zeros(2)}
+
+    experiment.run_experiment(Config(), slow_run, None, summarize, out=tmp_path)
+    runtime = json.loads((tmp_path / "config.json").read_text())["runtime_s"]
+    assert 0.2 <= runtime < 30
+    experiment.run_experiment(Config(), slow_run, None, summarize, out=tmp_path)  # reused
+    assert json.loads((tmp_path / "config.json").read_text())["runtime_s"] == runtime
+
+
 def test_interrupted_run_resumes_from_finished_stages(tmp_path):
     c = Counter(fail_after=1)
     with pytest.raises(KeyboardInterrupt):
@@ -494,7 +506,8 @@ def test_editing_the_experiment_module_recomputes(tmp_path):
 
 
 # ----------------------------------------------------------------------------- experiments
-RUNNABLE = ([f"experiments.{m.name}" for m in pkgutil.iter_modules(experiments.__path__)]
+RUNNABLE = ([f"experiments.{m.name}" for m in pkgutil.iter_modules(experiments.__path__)
+             if not m.name.startswith("_")]
             + ["benchmarks.throughput"])
 
 

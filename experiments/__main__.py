@@ -1,0 +1,154 @@
+"""Every experiment with its claim, its verdict from the last run and its runtime; and
+``figures``, which reruns them all at their default size.
+
+    python -m experiments                     # the table
+    python -m experiments --results DIR       # verdicts read from DIR/<name>/ (default results)
+    python -m experiments figures             # rerun all; PNGs copied to docs/figures
+    python -m experiments figures --only atlas textbook
+
+An experiment is a module of this package that defines ``Config``, ``run``, ``summarize``,
+``CLAIM`` (one sentence) and ``RUNTIME`` (its default config's wall time on 2 CPU cores, as
+measured and recorded in BUILD_NOTES). The last run's verdict is ``summary.json``'s
+``verdict`` in ``results/<name>/``; its runtime is the ``runtime_s`` that the runner wrote
+into ``config.json`` (marked "non-default" when that run's config was not the default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import pkgutil
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import experiments
+
+FIGURES = Path("docs/figures")
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One experiment as the table shows it."""
+
+    name: str
+    claim: str
+    runtime: str
+    verdict: str | None = None  # from the last run, if any
+    last_runtime_s: float | None = None
+    default_config: bool = True
+
+
+def modules() -> dict[str, ModuleType]:
+    """Every experiment module of the package, by name (modules with a ``Config`` and a
+    ``CLAIM``), in alphabetical order."""
+    found = {}
+    for info in sorted(pkgutil.iter_modules(experiments.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"experiments.{info.name}")
+        if hasattr(mod, "Config") and hasattr(mod, "CLAIM"):
+            found[info.name] = mod
+    return found
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        obj = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return obj if isinstance(obj, dict) else {}
+
+
+def entry(name: str, mod: ModuleType, results: Path = Path("results")) -> Entry:
+    """The table row of experiment ``name``: its claim and stated runtime, plus the verdict
+    and runtime of the run in ``results/<name>/`` if one finished there."""
+    from saddle.experiment import to_jsonable
+
+    summary = _read(results / name / "summary.json")
+    record = _read(results / name / "config.json")
+    verdict = summary.get("verdict")
+    if isinstance(verdict, dict):
+        verdict = verdict.get("verdict")
+    runtime_s = record.get("runtime_s")
+    default = record.get("config") == to_jsonable(mod.Config()) if record else True
+    return Entry(name, " ".join(mod.CLAIM.split()), mod.RUNTIME,
+                 verdict if isinstance(verdict, str) else None,
+                 float(runtime_s) if isinstance(runtime_s, int | float) else None, default)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def table(entries: list[Entry], width: int = 100) -> str:
+    """The entries as plain text: a header line per experiment, its claim wrapped below."""
+    lines = []
+    for e in entries:
+        last = "not run" if e.verdict is None else e.verdict
+        if e.last_runtime_s is not None:
+            last += f" in {_duration(e.last_runtime_s)}"
+        if e.verdict is not None and not e.default_config:
+            last += " (non-default config)"
+        lines.append(f"{e.name:<20} default ≈ {e.runtime:<34} last run: {last}")
+        lines += textwrap.wrap(e.claim, width, initial_indent="    ", subsequent_indent="    ")
+    return "\n".join(lines)
+
+
+def figures(names: list[str], results: Path, out: Path) -> int:
+    """Run each experiment at its default config (``python -m experiments.NAME``, so each
+    has a fresh process), then copy its PNGs to ``out/<name>/``. Returns the number that
+    failed; one failure does not stop the others."""
+    failed = 0
+    for i, name in enumerate(names, 1):
+        print(f"[{i}/{len(names)}] python -m experiments.{name}", flush=True)
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", f"experiments.{name}", "--no-progress",
+                               "--out", str(results / name)], check=False)
+        took = time.perf_counter() - start
+        if proc.returncode != 0:
+            failed += 1
+            print(f"    FAILED (status {proc.returncode}) after {_duration(took)}", flush=True)
+            continue
+        pngs = sorted((results / name).glob("*.png"))
+        (out / name).mkdir(parents=True, exist_ok=True)
+        for png in pngs:
+            shutil.copyfile(png, out / name / png.name)
+        print(f"    {_duration(took)}; {len(pngs)} figure(s) -> {out / name}/", flush=True)
+    return failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m experiments", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", nargs="?", choices=("list", "figures"), default="list",
+                        help="list (default): the table; figures: rerun every experiment")
+    parser.add_argument("--results", type=Path, default=Path("results"),
+                        help="the folder holding each experiment's results/<name>/")
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        help="figures: only these experiments")
+    parser.add_argument("--figures-dir", type=Path, default=FIGURES,
+                        help="figures: where the PNGs are copied (default docs/figures)")
+    ns = parser.parse_args(argv)
+    mods = modules()
+    if ns.only:
+        unknown = sorted(set(ns.only) - set(mods))
+        if unknown:
+            parser.error(f"--only: unknown experiment(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(mods)}")
+    if ns.command == "figures":
+        return 1 if figures(ns.only or list(mods), ns.results, ns.figures_dir) else 0
+    print(table([entry(n, m, ns.results) for n, m in mods.items()
+                 if not ns.only or n in ns.only]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
