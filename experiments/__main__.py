@@ -20,7 +20,6 @@ import dataclasses
 import importlib
 import json
 import pkgutil
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -102,10 +101,25 @@ def table(entries: list[Entry], width: int = 100) -> str:
     return "\n".join(lines)
 
 
+def web_copy(src: Path, dst: Path, width: int = 1400) -> None:
+    """Copy the PNG ``src`` to ``dst`` at most ``width`` pixels wide, quantised to 256
+    colours (about a third of the 200-dpi original's size, so the repository stays small)."""
+    from PIL import Image
+
+    with Image.open(src) as im:
+        im = im.convert("RGB")
+        if im.width > width:
+            im = im.resize((width, round(im.height * width / im.width)), Image.Resampling.LANCZOS)
+        tmp = dst.with_name(f".{dst.name}.tmp")
+        im.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(tmp, format="PNG",
+                                                                      optimize=True)
+        tmp.replace(dst)
+
+
 def figures(names: list[str], results: Path, out: Path) -> int:
     """Run each experiment at its default config (``python -m experiments.NAME``, so each
-    has a fresh process), then copy its PNGs to ``out/<name>/``. Returns the number that
-    failed; one failure does not stop the others."""
+    has a fresh process), then copy its PNGs to ``out/<name>/`` (``web_copy``). Returns the
+    number that failed; one failure does not stop the others."""
     failed = 0
     for i, name in enumerate(names, 1):
         print(f"[{i}/{len(names)}] python -m experiments.{name}", flush=True)
@@ -120,7 +134,7 @@ def figures(names: list[str], results: Path, out: Path) -> int:
         pngs = sorted((results / name).glob("*.png"))
         (out / name).mkdir(parents=True, exist_ok=True)
         for png in pngs:
-            shutil.copyfile(png, out / name / png.name)
+            web_copy(png, out / name / png.name)
         print(f"    {_duration(took)}; {len(pngs)} figure(s) -> {out / name}/", flush=True)
     return failed
 

@@ -50,3 +50,20 @@ def test_the_command_lists_every_experiment_and_rejects_unknown_names(tmp_path):
     with pytest.raises(SystemExit) as err:
         listing.main(["figures", "--only", "no_such_experiment"])
     assert err.value.code == 2
+
+
+def test_web_copy_shrinks_wide_figures_and_keeps_their_colours(tmp_path):
+    from PIL import Image
+
+    im = Image.new("RGB", (2800, 1000), (230, 20, 20))
+    im.paste((20, 40, 220), (1400, 0, 2800, 1000))  # right half blue
+    im.save(tmp_path / "wide.png")
+    listing.web_copy(tmp_path / "wide.png", tmp_path / "out.png")
+    with Image.open(tmp_path / "out.png") as out:
+        assert out.size == (1400, 500)
+        rgb = out.convert("RGB")
+        assert rgb.getpixel((300, 250)) == pytest.approx((230, 20, 20), abs=3)
+        assert rgb.getpixel((1100, 250)) == pytest.approx((20, 40, 220), abs=3)
+    Image.new("RGB", (600, 400), (0, 0, 0)).save(tmp_path / "small.png")
+    listing.web_copy(tmp_path / "small.png", tmp_path / "small_out.png")
+    assert Image.open(tmp_path / "small_out.png").size == (600, 400)  # never enlarged
