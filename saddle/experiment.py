@@ -129,12 +129,17 @@ def read_npz(path: Path) -> Data:
         return {k: npz[k] for k in npz.files}
 
 
-def write_figure(fig: Any, stem: Path) -> list[Path]:
-    """Save a matplotlib figure as ``stem.png`` (200 dpi) and ``stem.pdf``, atomically."""
+FIGURE_FORMATS = ("png", "pdf")
+
+
+def write_figure(fig: Any, stem: Path, formats: Sequence[str] = FIGURE_FORMATS,
+                 dpi: int = 200) -> list[Path]:
+    """Save a matplotlib figure as ``stem.<format>`` for each of ``formats`` (``dpi`` for the
+    raster ones), atomically."""
     paths = []
-    for ext in ("png", "pdf"):
+    for ext in formats:
         buf = io.BytesIO()
-        fig.savefig(buf, format=ext, dpi=200, bbox_inches="tight")
+        fig.savefig(buf, format=ext, dpi=dpi, bbox_inches="tight")
         path = stem.with_suffix(f".{ext}")
         _atomic_write_bytes(path, buf.getvalue())
         paths.append(path)
@@ -522,6 +527,8 @@ def run_experiment(
     out: str | Path,
     force: bool = False,
     show_progress: bool = True,
+    figure_formats: Sequence[str] = FIGURE_FORMATS,
+    dpi: int = 200,
 ) -> Result:
     """Run (or reuse) an experiment and write its outputs to ``out``.
 
@@ -530,8 +537,16 @@ def run_experiment(
     ``out/data.npz`` when ``out/config.json`` holds the same config and code version
     (``code_version`` of ``run``'s module) and ``force`` is false; otherwise runs with
     stages under ``out/.stages/<key>/`` so that an interrupted run resumes. ``force``:
-    see the module docstring.
+    see the module docstring. Figures go out as each of ``figure_formats`` ("png", "pdf",
+    "svg"), raster ones at ``dpi``; tests pass ``("png",)`` and a low ``dpi`` to save time.
     """
+    bad = [f for f in figure_formats if f not in ("png", "pdf", "svg")] or (
+        [] if figure_formats else ["(none)"])
+    if isinstance(figure_formats, str) or bad:
+        raise ValueError(f"figure_formats must be a non-empty sequence of 'png', 'pdf', 'svg'; "
+                         f"got {figure_formats!r}")
+    if not isinstance(dpi, int) or isinstance(dpi, bool) or dpi < 10:
+        raise ValueError(f"dpi must be an integer >= 10, got {dpi!r}")
     out = _prepare_out(out)
     with _locked(out):
         _remove_stale_temps(out)
@@ -555,7 +570,7 @@ def run_experiment(
             import matplotlib.pyplot as plt
 
             for name, fig in plot(cfg, data).items():
-                figures += write_figure(fig, out / name)
+                figures += write_figure(fig, out / name, figure_formats, dpi)
                 plt.close(fig)
     return Result(data, summary, out, tuple(figures), reuse)
 

@@ -12,7 +12,8 @@ from saddle import experiment
 def result(tmp_path_factory):
     cfg = atlas.Config(optimizers=("gd", "adam"), n_starts=512, grid=16, steps=600)
     return experiment.run_experiment(cfg, atlas.run, atlas.plot, atlas.summarize,
-                                     out=tmp_path_factory.mktemp("atlas"), show_progress=False)
+                                     out=tmp_path_factory.mktemp("atlas"), show_progress=False,
+                                     figure_formats=("png",), dpi=50)
 
 
 def test_critical_points_match_the_catalogue(result):

@@ -67,7 +67,8 @@ def result(tmp_path_factory):
     cfg = cs.Config(dims=(2, 4), n_starts=48, steps=2000)
     out = tmp_path_factory.mktemp("chained_saddles")
     return cfg, out, experiment.run_experiment(cfg, cs.run, cs.plot, cs.summarize, out=out,
-                                               show_progress=False)
+                                               show_progress=False,
+                                               figure_formats=("png",), dpi=50)
 
 
 @pytest.mark.slow  # CI time: see BUILD_NOTES 'Test-suite time'

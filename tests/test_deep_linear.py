@@ -40,7 +40,8 @@ def result(tmp_path_factory):
     cfg = dl.Config(dim=6, hidden=2, n_samples=48, n_starts=24, steps=40, minres_iters=24,
                     gd_starts=16, gd_steps=1500, lr=0.05, record_every=15)
     return experiment.run_experiment(cfg, dl.run, dl.plot, dl.summarize,
-                                     out=tmp_path_factory.mktemp("dl"), show_progress=False)
+                                     out=tmp_path_factory.mktemp("dl"), show_progress=False,
+                                     figure_formats=("png",), dpi=50)
 
 
 def test_tiny_experiment_finds_closed_form_points_and_the_verdict(result):

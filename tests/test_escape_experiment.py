@@ -55,7 +55,8 @@ def result(tmp_path_factory):
     cfg = esc.Config(optimizers=("gd", "perturbed_gd", "saddle_free_newton"), **SMALL)
     out = tmp_path_factory.mktemp("escape")
     return cfg, out, experiment.run_experiment(cfg, esc.run, esc.plot, esc.summarize, out=out,
-                                               show_progress=False)
+                                               show_progress=False,
+                                               figure_formats=("png",), dpi=50)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,8 @@ def theory(tmp_path_factory):
     cfg = eth.Config(**SMALL)
     return cfg, experiment.run_experiment(cfg, eth.run, eth.plot, eth.summarize,
                                           out=tmp_path_factory.mktemp("escape_theory"),
-                                          show_progress=False)
+                                          show_progress=False,
+                                          figure_formats=("png",), dpi=50)
 
 
 def test_summary_against_independent_values(result):
@@ -170,7 +172,8 @@ def test_a_budget_in_which_gd_never_escapes_plots_and_reruns(tmp_path):
                                 (esc, esc.Config(optimizers=("gd",), **kw), "escape_times.png")):
         for reused in (False, True):
             res = experiment.run_experiment(cfg, module.run, module.plot, module.summarize,
-                                            out=tmp_path / module.__name__, show_progress=False)
+                                            out=tmp_path / module.__name__, show_progress=False,
+                                            figure_formats=("png",), dpi=50)
             assert res.reused == reused
             assert figure in {p.name for p in res.figures}
             gd = res.summary["saddles"]["quadratic_saddle"]

@@ -525,3 +525,26 @@ def test_part_takes_one_tag_and_strips_its_prefix():
     assert experiment.part(data, "a") == {"x": 1, "y__z": 2}
     assert experiment.part(data, "ab") == {"x": 3}
     assert experiment.part(data, "c") == {}
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"figure_formats": ("png", "jpeg")}, "figure_formats must be"),
+    ({"figure_formats": "png"}, "figure_formats must be"),
+    ({"figure_formats": ()}, "figure_formats must be"),
+    ({"dpi": 0}, "dpi must be an integer >= 10"),
+])
+def test_bad_figure_options_fail_before_run(kwargs, message, tmp_path):
+    c = Counter()
+    with pytest.raises(ValueError, match=message):
+        experiment.run_experiment(Config(), c.run, plot, summarize, out=tmp_path, **kwargs)
+    assert c.calls == 0
+
+
+def test_figure_formats_and_dpi_are_honoured(tmp_path):
+    from PIL import Image
+
+    res = experiment.run_experiment(Config(), Counter().run, plot, summarize, out=tmp_path,
+                                    figure_formats=("png", "svg"), dpi=40)
+    assert sorted(p.name for p in res.figures) == ["fig.png", "fig.svg"]
+    with Image.open(tmp_path / "fig.png") as im:  # matplotlib's default 6.4 × 4.8 in, cropped
+        assert im.width <= 6.4 * 40 + 2 and im.height <= 4.8 * 40 + 2

@@ -68,7 +68,8 @@ TINY = ivl.Config(networks=("gauss",), gauss_width=3, gauss_samples=6, n_inits=3
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
     return experiment.run_experiment(TINY, ivl.run, ivl.plot, ivl.summarize,
-                                     out=tmp_path_factory.mktemp("ivl"), show_progress=False)
+                                     out=tmp_path_factory.mktemp("ivl"), show_progress=False,
+                                     figure_formats=("png",), dpi=50)
 
 
 def _fd_hessian(fn, theta: np.ndarray, h: float = 1e-5) -> np.ndarray:

@@ -115,7 +115,8 @@ def test_tiny_mode_connectivity_experiment_against_direct_evaluations(tmp_path):
     cfg = mc.Config(hidden=3, steps=40, record_every=20, n_seeds=4, neighbours=1,
                     bezier_steps=30, n_t=5, chunk_size=8)
     r = experiment.run_experiment(cfg, mc.run, mc.plot, mc.summarize, out=tmp_path,
-                                  show_progress=False)
+                                  show_progress=False,
+                                  figure_formats=("png",), dpi=50)
     d, s = r.data, r.summary
     net, obj = mc.problem(cfg)
     x0 = jax.vmap(net.init)(jax.random.split(jax.random.fold_in(jax.random.PRNGKey(0), 1), 4))

@@ -21,7 +21,8 @@ def result(tmp_path_factory):
     cfg = sch.Config(dim=4, schedules=("constant", "cosine"), n_starts=512, steps=600,
                      record_every=50)
     return experiment.run_experiment(cfg, sch.run, sch.plot, sch.summarize,
-                                     out=tmp_path_factory.mktemp("sch"), show_progress=False)
+                                     out=tmp_path_factory.mktemp("sch"), show_progress=False,
+                                     figure_formats=("png",), dpi=50)
 
 
 def test_decaying_large_lr_beats_constant(result):

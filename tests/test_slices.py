@@ -209,7 +209,8 @@ def test_tiny_landscape_2d_experiment_against_direct_evaluations(tmp_path):
 
     cfg = l2d.Config(hidden=4, steps=40, grid=5, n_alpha=7, chunk_size=8)
     res = experiment.run_experiment(cfg, l2d.run, l2d.plot, l2d.summarize, out=tmp_path,
-                                    show_progress=False)
+                                    show_progress=False,
+                                    figure_formats=("png",), dpi=50)
     s, d = res.summary, res.data
     _, obj = l2d.problem(cfg)
     path = d["path"]

@@ -23,7 +23,8 @@ TINY = sp.Config(classes=3, widths=(4,), activations=("tanh",), seeds=1, steps=1
 def result(tmp_path_factory):
     return experiment.run_experiment(TINY, sp.run, sp.plot, sp.summarize,
                                      out=tmp_path_factory.mktemp("spectrum"),
-                                     show_progress=False)
+                                     show_progress=False,
+                                     figure_formats=("png",), dpi=50)
 
 
 @pytest.fixture(scope="module")

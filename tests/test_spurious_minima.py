@@ -99,7 +99,8 @@ def result(tmp_path_factory):
                     save_points=True)
     return cfg, experiment.run_experiment(cfg, sm.run, sm.plot, sm.summarize,
                                           out=tmp_path_factory.mktemp("sm"),
-                                          show_progress=False)
+                                          show_progress=False,
+                                          figure_formats=("png",), dpi=50)
 
 
 def _fd_hessian(grad, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
