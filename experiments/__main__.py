@@ -5,12 +5,15 @@
     python -m experiments --results DIR       # verdicts read from DIR/<name>/ (default results)
     python -m experiments figures             # rerun all; PNGs copied to docs/figures
     python -m experiments figures --only atlas textbook
+    python -m experiments gallery             # rewrite README's gallery from docs/figures
 
 An experiment is a module of this package that defines ``Config``, ``run``, ``summarize``,
 ``CLAIM`` (one sentence) and ``RUNTIME`` (its default config's wall time on 2 CPU cores, as
 measured and recorded in BUILD_NOTES). The last run's verdict is ``summary.json``'s
 ``verdict`` in ``results/<name>/``; its runtime is the ``runtime_s`` that the runner wrote
 into ``config.json`` (marked "non-default" when that run's config was not the default).
+``figures`` publishes each run's PNGs and verdict under ``docs/figures/<name>/`` and rewrites
+the README's gallery (between ``START`` and ``END``) from them.
 """
 
 from __future__ import annotations
@@ -131,25 +134,82 @@ def figures(names: list[str], results: Path, out: Path) -> int:
             failed += 1
             print(f"    FAILED (status {proc.returncode}) after {_duration(took)}", flush=True)
             continue
-        pngs = sorted((results / name).glob("*.png"))
-        (out / name).mkdir(parents=True, exist_ok=True)
-        for png in pngs:
-            web_copy(png, out / name / png.name)
+        pngs = publish(name, results, out)
         print(f"    {_duration(took)}; {len(pngs)} figure(s) -> {out / name}/", flush=True)
     return failed
+
+
+def publish(name: str, results: Path, out: Path) -> list[Path]:
+    """Copy experiment ``name``'s PNGs from ``results/<name>/`` to ``out/<name>/``
+    (``web_copy``, replacing the old ones) with ``verdict.json``: the run's verdict, its
+    reason and its runtime, which ``gallery`` shows beside the figures."""
+    from saddle.experiment import write_json
+
+    src, dst = results / name, out / name
+    summary, record = _read(src / "summary.json"), _read(src / "config.json")
+    if not summary:
+        raise FileNotFoundError(f"no finished run of {name} in {src}/")
+    dst.mkdir(parents=True, exist_ok=True)
+    for old in dst.glob("*.png"):
+        old.unlink()
+    pngs = sorted(src.glob("*.png"))
+    for png in pngs:
+        web_copy(png, dst / png.name)
+    write_json(dst / "verdict.json", {"verdict": summary.get("verdict"),
+                                      "because": summary.get("because"),
+                                      "runtime_s": record.get("runtime_s")})
+    return pngs
+
+
+START, END = "<!-- figures:start -->", "<!-- figures:end -->"
+
+
+def gallery(mods: dict[str, ModuleType], figures_dir: Path = FIGURES) -> str:
+    """Markdown: per experiment with published figures (``publish``), its claim, the verdict
+    with its reason and the figures, linked relative to the repository root."""
+    blocks = []
+    for name, mod in mods.items():
+        pngs = sorted((figures_dir / name).glob("*.png"))
+        if not pngs:
+            continue
+        v = _read(figures_dir / name / "verdict.json")
+        verdict = v.get("verdict") if isinstance(v.get("verdict"), str) else "no verdict"
+        lines = [f"#### `{name}`: {verdict}", "", " ".join(mod.CLAIM.split()), ""]
+        if v.get("because"):
+            took = (f" (default config, {_duration(v['runtime_s'])})"
+                    if isinstance(v.get("runtime_s"), int | float) else "")
+            lines += [f"*{verdict}*{took}: {' '.join(str(v['because']).split())}", ""]
+        lines += [f'<img src="{png.as_posix()}" width="800" alt="{name}: {png.stem}">'
+                  for png in pngs]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def update_readme(readme: Path, block: str) -> None:
+    """Replace the text between the README's ``START`` and ``END`` markers by ``block``."""
+    text = readme.read_text()
+    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
+        raise ValueError(f"{readme} needs one {START} line before one {END} line")
+    head, rest = text.split(START)
+    tail = rest.split(END)[1]
+    readme.write_text(f"{head}{START}\n{block}\n{END}{tail}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", nargs="?", choices=("list", "figures"), default="list",
-                        help="list (default): the table; figures: rerun every experiment")
+    parser.add_argument("command", nargs="?", choices=("list", "figures", "gallery"),
+                        default="list", help="list (default): the table; figures: rerun every "
+                        "experiment and publish its figures; gallery: only rewrite the README's "
+                        "gallery from docs/figures")
     parser.add_argument("--results", type=Path, default=Path("results"),
                         help="the folder holding each experiment's results/<name>/")
     parser.add_argument("--only", nargs="+", metavar="NAME",
                         help="figures: only these experiments")
     parser.add_argument("--figures-dir", type=Path, default=FIGURES,
                         help="figures: where the PNGs are copied (default docs/figures)")
+    parser.add_argument("--readme", type=Path, default=Path("README.md"),
+                        help="figures, gallery: the README whose gallery is rewritten")
     ns = parser.parse_args(argv)
     mods = modules()
     if ns.only:
@@ -157,8 +217,12 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"--only: unknown experiment(s) {', '.join(unknown)}; "
                          f"known: {', '.join(mods)}")
-    if ns.command == "figures":
-        return 1 if figures(ns.only or list(mods), ns.results, ns.figures_dir) else 0
+    if ns.command in ("figures", "gallery"):
+        failed = figures(ns.only or list(mods), ns.results, ns.figures_dir) if (
+            ns.command == "figures") else 0
+        update_readme(ns.readme, gallery(mods, ns.figures_dir))
+        print(f"updated the figure gallery in {ns.readme}")
+        return 1 if failed else 0
     print(table([entry(n, m, ns.results) for n, m in mods.items()
                  if not ns.only or n in ns.only]))
     return 0

@@ -67,3 +67,32 @@ def test_web_copy_shrinks_wide_figures_and_keeps_their_colours(tmp_path):
     Image.new("RGB", (600, 400), (0, 0, 0)).save(tmp_path / "small.png")
     listing.web_copy(tmp_path / "small.png", tmp_path / "small_out.png")
     assert Image.open(tmp_path / "small_out.png").size == (600, 400)  # never enlarged
+
+
+def test_publish_and_gallery_put_claim_verdict_and_figures_in_the_readme(tmp_path):
+    from PIL import Image
+
+    results, figs = tmp_path / "results", tmp_path / "docs" / "figures"
+    (results / "textbook").mkdir(parents=True)
+    Image.new("RGB", (300, 200), (0, 0, 0)).save(results / "textbook" / "textbook.png")
+    (results / "textbook" / "summary.json").write_text(json.dumps(
+        {"verdict": "confirmed", "because": "x ≈ −0.27  and 1.09 found"}))
+    (results / "textbook" / "config.json").write_text(json.dumps({"runtime_s": 95.0}))
+    with pytest.raises(FileNotFoundError, match="no finished run of atlas"):
+        listing.publish("atlas", results, figs)
+    assert [p.name for p in listing.publish("textbook", results, figs)] == ["textbook.png"]
+    mods = {k: v for k, v in listing.modules().items() if k in ("atlas", "textbook")}
+    block = listing.gallery(mods, figs)
+    assert "atlas" not in block  # nothing published for it
+    assert "#### `textbook`: confirmed" in block and mods["textbook"].CLAIM.split()[0] in block
+    assert "*confirmed* (default config, 1.6 min): x ≈ −0.27 and 1.09 found" in block
+    assert f'<img src="{(figs / "textbook" / "textbook.png").as_posix()}"' in block
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{listing.START}\nold\n{listing.END}\nrest\n")
+    listing.update_readme(readme, block)
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("\nrest\n") and "old" not in text
+    assert block in text
+    readme.write_text("no markers\n")
+    with pytest.raises(ValueError, match="needs one"):
+        listing.update_readme(readme, block)
