@@ -46,6 +46,7 @@ class Entry:
     verdict: str | None = None  # from the last run, if any
     last_runtime_s: float | None = None
     default_config: bool = True
+    ran: bool = False  # a finished run is in the results folder (with or without a verdict)
 
 
 def modules() -> dict[str, ModuleType]:
@@ -83,7 +84,8 @@ def entry(name: str, mod: ModuleType, results: Path = Path("results")) -> Entry:
     default = record.get("config") == to_jsonable(mod.Config()) if record else True
     return Entry(name, " ".join(mod.CLAIM.split()), mod.RUNTIME,
                  verdict if isinstance(verdict, str) else None,
-                 float(runtime_s) if isinstance(runtime_s, int | float) else None, default)
+                 float(runtime_s) if isinstance(runtime_s, int | float) else None, default,
+                 bool(summary))
 
 
 def _duration(seconds: float) -> str:
@@ -94,10 +96,10 @@ def table(entries: list[Entry], width: int = 100) -> str:
     """The entries as plain text: a header line per experiment, its claim wrapped below."""
     lines = []
     for e in entries:
-        last = "not run" if e.verdict is None else e.verdict
+        last = e.verdict or ("no verdict" if e.ran else "not run")
         if e.last_runtime_s is not None:
             last += f" in {_duration(e.last_runtime_s)}"
-        if e.verdict is not None and not e.default_config:
+        if e.ran and not e.default_config:
             last += " (non-default config)"
         lines.append(f"{e.name:<20} default ≈ {e.runtime:<34} last run: {last}")
         lines += textwrap.wrap(e.claim, width, initial_indent="    ", subsequent_indent="    ")

@@ -11,7 +11,8 @@ GD see only the trend, a small one traps it in the nearest local minimum. Each
 schedule starts from peak ``lr`` (default 0.02) and runs ``steps`` GD steps from the
 same ``n_starts`` uniform starts. Success = the end point's nearest local minimum is
 the global one (every |x_i| < 0.5), with Wilson 95% intervals. Also the final-loss
-distribution and the loss curves (median and quartiles over starts).
+distribution and the loss curves (median and quartiles over starts). Verdict: confirmed
+when every decaying schedule's interval lies wholly above every constant or stepped one's.
 
 Expected (defaults): constant and step ≈ 0% success, cosine ≈ 40%, exponential and
 warmup + cosine ≈ 15%.
@@ -125,7 +126,22 @@ def summarize(cfg: Config, data: dict) -> dict:
             "final_loss_quartiles": np.percentile(loss, [25, 75]),
             "diverged_fraction": float(data[f"{name}__diverged"].mean()),
         }
-    return out
+    return {**verdict(out["schedules"]), **out}
+
+
+DECAYING, ABRUPT = ("exponential", "cosine", "warmup_cosine"), ("constant", "step")
+
+
+def verdict(stats: dict) -> dict:
+    """Confirmed when every decaying schedule's 95% interval for the global-basin share lies
+    wholly above every constant or stepped one's (each pair measured tests the claim)."""
+    pairs = [(d, a) for d in DECAYING if d in stats for a in ABRUPT if a in stats]
+    passed = [stats[d]["ci_low"] > stats[a]["ci_high"] for d, a in pairs]
+    because = "; ".join(f"{n} {100 * stats[n]['p_global_basin']:.1f}% "
+                        f"[{100 * stats[n]['ci_low']:.1f}, {100 * stats[n]['ci_high']:.1f}]"
+                        for n in stats)
+    return saddle.experiment.verdict(passed, f"global basin reached: {because}" if pairs
+                                     else "needs a decaying and a constant or stepped schedule")
 
 
 def plot(cfg: Config, data: dict) -> dict:

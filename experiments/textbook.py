@@ -124,7 +124,35 @@ def summarize(cfg: Config, data: dict) -> dict:
                    "diverged_fraction": float(np.mean(d["diverged"])),
                    "unassigned_fraction": float(np.mean(d["end_label"] == -1))},
         }
-    return out
+    return {**verdict(out), **out}
+
+
+def verdict(s: dict) -> dict:
+    """The claim's four parts, each a test: xcos has exactly a maximum and two minima near
+    x = −0.27 and 1.09 (±0.01) and GD ends in each minimum from some starts (Wilson lower
+    bound > 0); x³'s only point is degenerate; x² − y²'s is a saddle with eigenvalues ±2
+    (±1e-3); the monkey saddle's is degenerate with a zero Hessian (|λ| < 1e-6)."""
+    def kinds(name: str) -> list[str]:
+        return sorted(p["kind"] for p in s[name]["critical_points"])
+
+    minima = sorted((p for p in s["xcos"]["critical_points"] if p["kind"] == "minimum"),
+                    key=lambda p: p["x"][0])
+    xcos_ok = (kinds("xcos") == ["maximum", "minimum", "minimum"]
+               and np.allclose([p["x"][0] for p in minima], [-0.27, 1.09], atol=0.01)
+               and all(p["gd_ci"][0] > 0 for p in minima))
+    qs = s["quadratic_saddle"]["critical_points"]
+    saddle_ok = kinds("quadratic_saddle") == ["saddle"] and np.allclose(
+        sorted(qs[0]["eigenvalues"]), [-2.0, 2.0], atol=1e-3)
+    ms = s["monkey_saddle"]["critical_points"]
+    monkey_ok = kinds("monkey_saddle") == ["degenerate"] and np.all(
+        np.abs(ms[0]["eigenvalues"]) < 1e-6)
+    passed = [xcos_ok, kinds("cubic") == ["degenerate"], saddle_ok, monkey_ok]
+    shares = ", ".join(f"x = {p['x'][0]:.3f}: {100 * p['gd_share']:.1f}%" for p in minima)
+    because = (f"xcos {'ok' if passed[0] else 'differs'} (GD ends: {shares}); x³ "
+               f"{'degenerate' if passed[1] else kinds('cubic')}; x² − y² "
+               f"{'saddle, eigenvalues ±2' if passed[2] else kinds('quadratic_saddle')}; "
+               f"monkey {'degenerate, H = 0' if passed[3] else kinds('monkey_saddle')}")
+    return saddle.experiment.verdict(passed, because)
 
 
 def _plot_1d(ax, obj, d, cfg, title):

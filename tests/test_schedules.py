@@ -32,6 +32,19 @@ def test_decaying_large_lr_beats_constant(result):
     assert s["constant"]["p_global_basin"] < 0.02
     assert s["cosine"]["ci_low"] > s["constant"]["ci_high"]
     assert s["cosine"]["final_loss_median"] < s["constant"]["final_loss_median"]
+    assert result.summary["verdict"] == "confirmed"
+
+
+def test_verdict_needs_every_decaying_interval_above_every_abrupt_one():
+    def stats(**cis):
+        return {k: {"p_global_basin": sum(v) / 2, "ci_low": v[0], "ci_high": v[1]}
+                for k, v in cis.items()}
+
+    assert sch.verdict(stats(cosine=(0.3, 0.4), constant=(0, 0.01)))["verdict"] == "confirmed"
+    mixed = stats(cosine=(0.3, 0.4), exponential=(0.005, 0.02), constant=(0, 0.01))
+    assert sch.verdict(mixed)["verdict"] == "depends"  # exponential overlaps constant
+    assert sch.verdict(stats(cosine=(0, 0.01), step=(0.2, 0.3)))["verdict"] == "refuted"
+    assert sch.verdict(stats(cosine=(0.3, 0.4)))["verdict"] == "inconclusive"
 
 
 def test_success_is_consistent_with_final_loss(result):

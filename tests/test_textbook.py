@@ -45,6 +45,7 @@ def test_critical_points_and_kinds(result):
     np.testing.assert_allclose(saddle_pt["eigenvalues"], [-2.0, 2.0], atol=1e-4)
     xs = sorted(p["x"][0] for p in s["xcos"]["critical_points"])
     np.testing.assert_allclose(xs, XCOS, atol=1e-5)
+    assert s["verdict"] == "confirmed", s["because"]
 
 
 def test_gd_basin_shares_match_the_basin_lengths(result):
@@ -80,3 +81,12 @@ def test_bad_config():
         tb.Config(n_starts=0)
     with pytest.raises(ValueError, match="lr must be"):
         tb.Config(lr=-1.0)
+
+
+def test_verdict_fails_the_part_that_is_wrong(result):
+    import copy
+
+    s = copy.deepcopy(result.summary)
+    s["quadratic_saddle"]["critical_points"][0]["eigenvalues"] = [-1.0, 2.0]
+    v = tb.verdict(s)
+    assert v["verdict"] == "depends" and "x² − y² ['saddle']" in v["because"]
