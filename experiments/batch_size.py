@@ -177,7 +177,7 @@ def plot(cfg: Config, data: dict) -> dict:
             m, lo, hi = saddle.stats.median_ci(v)
             ax.errorbar(bs[j], m, yerr=[[m - lo], [hi - m]], fmt="o", color="C0", capsize=3)
         ax.set(xscale="log", xlabel="batch size", ylabel=label,
-               title=f"{label} ({cfg.n_seeds} seeds, median, 95% CI)")
+               title=f"{cfg.n_seeds} seeds: median, 95% CI")
     dinh = saddle.experiment.part(data, "dinh")
     ax_d.plot(cfg.alphas, dinh["sharpness"], "o-", color="C3", label="sharpness")
     ax_d.set(xscale="log", yscale="log", xlabel="α  (W₁, b₁, W₂) → (αW₁, αb₁, W₂/α)",
