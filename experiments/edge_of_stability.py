@@ -54,7 +54,7 @@ SETTINGS = ("chebyshev", "digits")
 class Config:
     settings: tuple[str, ...] = field(SETTINGS, "Which settings to run.", SETTINGS)
     degree: int = field(4, "Degree k of the Chebyshev polynomial T_k fitted.", at_least=1)
-    width: int = field(100, "Hidden width of the tanh net (both settings).", at_least=1)
+    width: int = field(100, "Hidden width of the Chebyshev tanh net.", at_least=1)
     lrs: tuple[float, ...] = field((0.4, 0.2, 0.1), "GD step sizes η (Chebyshev).", above=0)
     momentum: float = field(0.9, "Heavy-ball momentum β.", at_least=0, below=1)
     momentum_lrs: tuple[float, ...] = field((0.2, 0.1), "Heavy-ball step sizes (Chebyshev; "
@@ -66,6 +66,7 @@ class Config:
     digits_steps: int = field(8000, "Steps per run (digits).", at_least=1)
     digits_train: int = field(500, "Digits training images used.", at_least=10, at_most=1347)
     digits_depth: int = field(2, "Hidden layers of the digits MLP.", at_least=1)
+    digits_width: int = field(32, "Hidden width of the digits MLP.", at_least=1)
     every: int = field(50, "Sharpness and loss recorded every this many steps.", at_least=1)
     iters: int = field(10, "Lanczos steps per sharpness estimate (warm-started).", at_least=2)
     flow_ratio: int = field(4, "Gradient flow = GD at min(η)/flow_ratio.", at_least=1)
@@ -103,7 +104,7 @@ def problem(cfg: Config, setting: str) -> tuple[saddle.Objective, snn.Net, jax.A
         ds = saddle.data.digits(cfg.seed)
         x = ds.x_train[:cfg.digits_train].astype(np.float32)
         y = np.eye(10, dtype=np.float32)[ds.y_train[:cfg.digits_train]]
-        net = snn.mlp(64, (cfg.width,) * cfg.digits_depth + (10,), "tanh",
+        net = snn.mlp(64, (cfg.digits_width,) * cfg.digits_depth + (10,), "tanh",
                       init="xavier_normal")
         gain = jnp.ones(net.dim)
         runs = {"gd": cfg.digits_lrs, "momentum": cfg.digits_momentum_lrs,
