@@ -15,6 +15,10 @@ the data set; a minibatch gives an unbiased estimate of the full-batch loss):
   XᵀX/n; summed over outputs, averaged over examples.
 * ``"cross_entropy"``: −log softmax(ŷ)_y for integer labels y (a single output with
   labels 0/1 is the logistic loss −log σ(±ŷ)).
+* ``"sigmoid_cross_entropy"``: Σₖ −tₖ log σ(ŷₖ) − (1 − tₖ) log(1 − σ(ŷₖ)), each output a
+  logistic unit, for integer labels y with t = one-hot(y) (t = y, 0/1, for one output).
+* ``"mse_sigmoid"``, ``"mse_softmax"``: ½‖p − t‖² with p = σ(ŷ) elementwise or softmax(ŷ)
+  and t as above (mse_softmax needs ≥ 2 outputs): squared error on probabilities.
 
 plus ``l2/2·‖θ‖²`` over all parameters (biases included) when ``l2 > 0``.
 
@@ -33,6 +37,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from jax.flatten_util import ravel_pytree
 
 from saddle._checks import one_of, positive_int
@@ -43,7 +48,7 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "tanh": jnp.tanh, "relu": jax.nn.relu, "gelu": jax.nn.gelu, "sigmoid": jax.nn.sigmoid,
     "linear": lambda z: z,
 }
-LOSSES = ("mse", "cross_entropy")
+LOSSES = ("mse", "cross_entropy", "sigmoid_cross_entropy", "mse_sigmoid", "mse_softmax")
 
 
 class MLP(nn.Module):
@@ -156,10 +161,24 @@ def loss_fn(net_: Net, loss: str = "mse", l2: float = 0.0) -> Callable[[jax.Arra
     if not (np.isfinite(l2) and l2 >= 0):
         raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
 
+    def targets(y: jax.Array, out: jax.Array) -> jax.Array:
+        """Integer labels ``[n]`` as 0/1 targets ``[n, k]``: one-hot, or y itself if k = 1."""
+        y = y.reshape(-1).astype(jnp.int32)
+        k = out.shape[-1]
+        if loss == "mse_softmax" and k < 2:
+            raise ValueError("loss 'mse_softmax' needs a net with >= 2 outputs (one per class)")
+        return (y[:, None] if k == 1 else jax.nn.one_hot(y, k)).astype(out.dtype)
+
     def fn(theta: jax.Array, batch: Any) -> jax.Array:
         x, y = batch
         out = net_.apply(theta, x.astype(theta.dtype))
-        if loss == "mse":
+        if loss in ("mse_sigmoid", "mse_softmax"):
+            p = jax.nn.sigmoid(out) if loss == "mse_sigmoid" else jax.nn.softmax(out, axis=-1)
+            value = 0.5 * jnp.mean(jnp.sum((p - targets(y, out)) ** 2, axis=-1))
+        elif loss == "sigmoid_cross_entropy":
+            value = jnp.mean(jnp.sum(
+                optax.losses.sigmoid_binary_cross_entropy(out, targets(y, out)), axis=-1))
+        elif loss == "mse":
             value = 0.5 * jnp.mean(jnp.sum((out - y.reshape(out.shape).astype(out.dtype)) ** 2,
                                            axis=-1))
         elif out.shape[-1] == 1:  # logistic: labels 0/1, z = ±ŷ
