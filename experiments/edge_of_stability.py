@@ -61,8 +61,9 @@ class Config:
                                             "none: no heavy-ball runs).", above=0)
     steps: int = field(16000, "Steps per run (Chebyshev).", at_least=1)
     digits_lrs: tuple[float, ...] = field((0.4, 0.2), "GD step sizes η (digits).", above=0)
-    digits_momentum_lrs: tuple[float, ...] = field((0.1,), "Heavy-ball step sizes (digits).",
-                                                   above=0)
+    digits_momentum_lrs: tuple[float, ...] = field(
+        (0.8, 0.4), "Heavy-ball step sizes (digits); thresholds 2(1+β)/η = 4.75 and 9.5 lie "
+        "in the range GD's sharpness reaches there (5–10).", above=0)
     digits_steps: int = field(8000, "Steps per run (digits).", at_least=1)
     digits_train: int = field(500, "Digits training images used.", at_least=10, at_most=1347)
     digits_depth: int = field(2, "Hidden layers of the digits MLP.", at_least=1)

@@ -14,8 +14,9 @@ the global one (every |x_i| < 0.5), with Wilson 95% intervals. Also the final-lo
 distribution and the loss curves (median and quartiles over starts). Verdict: confirmed
 when every decaying schedule's interval lies wholly above every constant or stepped one's.
 
-Expected (defaults): constant and step ≈ 0% success, cosine ≈ 40%, exponential and
-warmup + cosine ≈ 15%.
+Measured (defaults, 4096 starts): constant, step and reduce-on-plateau 0%, cosine 43%,
+exponential 15%, one-cycle 2.5%, warmup + cosine and cyclic ≈ 0% (verdict "depends"). The
+warm-up starts at η ≈ 0, where every start first settles in its nearest local minimum.
 
 Run: python -m experiments.schedules                (about 30 s on 2 CPU cores)
      python -m experiments.schedules --optimizer momentum --lr 0.005
