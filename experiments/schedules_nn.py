@@ -98,8 +98,8 @@ def accuracy(net: snn.Net, thetas: np.ndarray, x: np.ndarray, y: np.ndarray) -> 
 
 def failed(cfg: Config, data: dict, name: str) -> np.ndarray:
     """``[len(large_lrs), n_seeds]``: the warm-up test's runs of ``name`` that failed."""
-    loss = data[f"large_{name}__loss"]
-    return data[f"large_{name}__diverged"] | ~(loss < float(data["chance_loss"]))
+    loss = data[f"{name}__large_loss"]
+    return data[f"{name}__large_diverged"] | ~(loss < float(data["chance_loss"]))
 
 
 def run(cfg: Config, ctx: saddle.experiment.Context) -> dict[str, np.ndarray]:
@@ -109,28 +109,27 @@ def run(cfg: Config, ctx: saddle.experiment.Context) -> dict[str, np.ndarray]:
                                                         cfg.n_seeds)))
     key = jax.random.fold_in(root, 2)  # the same minibatches for every schedule
     data: dict[str, np.ndarray] = {"chance_loss": np.float64(np.log(ds.n_classes))}
-    for name in ctx.progress(cfg.schedules, desc="schedules"):
+    names = (*cfg.schedules, *(n for n in cfg.warmup_test if n not in cfg.schedules))
+    for name in ctx.progress(names, desc="schedules"):
         def one(name: str = name) -> dict:
-            opt = optimizers.make(cfg.optimizer, cfg.lr, schedule=name, steps=cfg.steps)
-            r = saddle.descend(obj, x0, opt, cfg.steps, key=key, batch_size=cfg.batch_size,
+            # peak lr and (for the warm-up test) the large ones: one program, an lr axis
+            main, big = name in cfg.schedules, name in cfg.warmup_test
+            g = optimizers.grid(cfg.optimizer, lr=[cfg.lr] * main + list(cfg.large_lrs) * big,
+                                schedule=name, steps=cfg.steps)
+            r = saddle.descend(obj, x0, g, cfg.steps, key=key, batch_size=cfg.batch_size,
                                record_every=cfg.record_every)
-            lr = (np.full(cfg.steps, np.nan) if name == "plateau" else compare.lr_trajectory(
-                optimizers.make("gd", cfg.lr, schedule=name, steps=cfg.steps), cfg.steps))
-            return {"loss": np.where(r.diverged, np.inf, r.loss), "diverged": r.diverged,
-                    "x": r.x,
-                    "test_accuracy": accuracy(net, r.x, ds.x_test, ds.y_test),
-                    "loss_quantiles": np.nanpercentile(r.loss_path, [25, 50, 75], axis=0),
-                    "path_steps": r.path_steps, "lr_curve": lr}
+            loss = np.where(r.diverged, np.inf, r.loss)
+            out = {"large_loss": loss[main:], "large_diverged": r.diverged[main:]} if big else {}
+            if main:
+                out |= {"loss": loss[0], "diverged": r.diverged[0], "x": r.x[0],
+                        "test_accuracy": accuracy(net, r.x[0], ds.x_test, ds.y_test),
+                        "loss_quantiles": np.nanpercentile(r.loss_path[0], [25, 50, 75], 0),
+                        "path_steps": r.path_steps, "lr_curve": np.full(cfg.steps, np.nan)
+                        if name == "plateau" else compare.lr_trajectory(optimizers.make(
+                            "gd", cfg.lr, schedule=name, steps=cfg.steps), cfg.steps)}
+            return out
 
         data |= {f"{name}__{k}": v for k, v in ctx.stage(name, one).items()}
-    for name in ctx.progress(cfg.warmup_test, desc="warm-up"):
-        def large(name: str = name) -> dict:
-            g = optimizers.grid(cfg.optimizer, lr=list(cfg.large_lrs), schedule=name,
-                                steps=cfg.steps)
-            r = saddle.descend(obj, x0, g, cfg.steps, key=key, batch_size=cfg.batch_size)
-            return {"loss": r.loss, "diverged": r.diverged}
-
-        data |= {f"large_{name}__{k}": v for k, v in ctx.stage(f"large_{name}", large).items()}
     return data
 
 
@@ -209,7 +208,7 @@ def plot(cfg: Config, data: dict) -> dict:
     c.legend(fontsize=7)
     for i in range(len(cfg.large_lrs)):
         for j, name in enumerate(cfg.warmup_test):
-            v = data[f"large_{name}__loss"][i]
+            v = data[f"{name}__large_loss"][i]
             f.scatter(np.full(v.size, i + (j - 1) * 0.25), np.clip(v, None, 1e3), s=8,
                       color=wcol[j],
                       label=name if i == 0 else None, alpha=0.7)

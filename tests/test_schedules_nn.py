@@ -47,7 +47,7 @@ def test_tiny_run_against_direct_counts(result):
                                jax.vmap(optax.cosine_decay_schedule(cfg.lr, cfg.steps))(
                                    np.arange(cfg.steps)), rtol=1e-5, atol=1e-6)
     for name in cfg.warmup_test:
-        loss, div = d[f"large_{name}__loss"], d[f"large_{name}__diverged"]
+        loss, div = d[f"{name}__large_loss"], d[f"{name}__large_diverged"]
         assert loss.shape == (len(cfg.large_lrs), cfg.n_seeds)
         for i in range(len(cfg.large_lrs)):
             k = sum(bool(dv) or not lv < np.log(2) for lv, dv in zip(loss[i], div[i], strict=True))
