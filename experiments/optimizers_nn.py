@@ -64,7 +64,7 @@ class Config:
         "Optimizers swept over lrs (must include gd).", optimizers.names)
     lbfgs: bool = field(True, "Also run L-BFGS (optax.lbfgs, zoom line search).")
     lbfgs_steps: int = field(200, "L-BFGS iterations (each with a line search).", at_least=1)
-    lrs: tuple[float, ...] = field((0.01, 0.03, 0.1, 0.3, 1.0, 3.0),
+    lrs: tuple[float, ...] = field((0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0),
                                    "Learning rates swept for every optimizer.")
     n_select: int = field(32, "Starts of the lr sweep (selection seeds).", at_least=1)
     n_eval: int = field(32, "Fresh starts of the comparison (evaluation seeds).", at_least=1)
@@ -190,7 +190,9 @@ def summarize(cfg: Config, data: dict) -> dict:
     because = "; ".join(f"{n} median {o[n]['steps_to_target_median']:g} steps "
                         f"[{o[n]['steps_to_target_ci'][0]:g}, {o[n]['steps_to_target_ci'][1]:g}]"
                         for n in ("gd", *fast))
-    because += f" to loss < {out['target']:.3g} (faster = interval entirely below GD's)"
+    because += (f" to loss < {out['target']:.3g} (faster = interval entirely below GD's); "
+                "best lr " + ", ".join(f"{n} {o[n]['best_lr']:g}" + " (grid edge)" * o[n][
+                    "best_lr_at_grid_edge"] for n in ("gd", *fast)))
     return saddle.experiment.to_jsonable({**saddle.experiment.verdict(wins, because), **out})
 
 
