@@ -26,7 +26,12 @@ schedule, ``saddle.optimizers.grid``); a run *failed* when it diverged (non-fini
 exploding loss) or its final training loss is ≥ log K, the loss of predicting uniform
 class probabilities (defined before running).
 
-Run: python -m experiments.schedules_nn          (about 2 min of CPU time on 2 cores)
+Expected (measured, default config): at peak lr 0.3 cosine ends at median train loss 0.048
+[0.044, 0.053] against constant's 0.31 [0.25, 0.38] (test accuracy 0.96 vs 0.82);
+warm-up does not lower the failed share at large peak lrs (lr 10: 15/32 failed with
+warm-up, 7/32 without; constant fails 32/32 at lr 1, 3 and 10): "depends".
+
+Run: python -m experiments.schedules_nn          (5 min wall, 1.7 min CPU, on 2 busy cores)
      python -m experiments.schedules_nn --n-seeds 256 --steps 3000
 """
 
@@ -47,7 +52,7 @@ from saddle.objectives import nn as snn
 CLAIM = ("On a small MLP trained by minibatch SGD with momentum, a cosine decay ends at a lower "
          "training loss than a constant learning rate, and warm-up before the decay leaves "
          "fewer failed runs at a large peak learning rate.")
-RUNTIME = "about 2 min"
+RUNTIME = "about 5 min"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

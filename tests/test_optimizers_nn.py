@@ -86,7 +86,7 @@ def test_best_lr_and_shares_bad_input():
 def result(tmp_path_factory):
     cfg = onn.Config(n_data=40, widths=(4,), optimizers=("gd",), lrs=(0.01, 0.3, 30.0),
                      n_select=4, n_eval=4, steps=40, record_every=10, lbfgs=False,
-                     lanczos_iters=8)
+                     lanczos_iters=8, grad_fraction=1e-9)  # no Lanczos: tested above
     return cfg, experiment.run_experiment(cfg, onn.run, onn.plot, onn.summarize,
                                           out=tmp_path_factory.mktemp("onn"),
                                           show_progress=False)
