@@ -31,7 +31,7 @@ Expected (measured, default config): at peak lr 0.3 cosine ends at median train 
 warm-up does not lower the failed share at large peak lrs (lr 10: 15/32 failed with
 warm-up, 7/32 without; constant fails 32/32 at lr 1, 3 and 10): "depends".
 
-Run: python -m experiments.schedules_nn          (5 min wall, 1.7 min CPU, on 2 busy cores)
+Run: python -m experiments.schedules_nn          (1.5 min wall at load ≈ 3; 5 min at load ≈ 10)
      python -m experiments.schedules_nn --n-seeds 256 --steps 3000
 """
 
@@ -52,7 +52,7 @@ from saddle.objectives import nn as snn
 CLAIM = ("On a small MLP trained by minibatch SGD with momentum, a cosine decay ends at a lower "
          "training loss than a constant learning rate, and warm-up before the decay leaves "
          "fewer failed runs at a large peak learning rate.")
-RUNTIME = "about 5 min"
+RUNTIME = "about 2 min"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
