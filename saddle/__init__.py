@@ -9,6 +9,7 @@
 from saddle import (
     basins,
     closures,
+    compare,
     critical,
     curvature,
     data,
@@ -23,6 +24,7 @@ from saddle import (
     newton,
     objectives,
     optimizers,
+    stability,
     starts,
     stats,
 )
@@ -50,6 +52,7 @@ __all__ = [
     "basins",
     "classify",
     "closures",
+    "compare",
     "critical",
     "curvature",
     "data",
@@ -70,6 +73,7 @@ __all__ = [
     "newton",
     "objectives",
     "optimizers",
+    "stability",
     "starts",
     "stats",
     "wilson_interval",
