@@ -126,19 +126,26 @@ def train(cfg: Config, act: str, key: jax.Array) -> dict:
     net = snn.mlp(data.x_train.shape[1], widths, act)
     obj = snn.objective(net, data, loss="cross_entropy")
     labels = [lab for lab, _, _ in scheme_list(cfg)]
-    x0 = jnp.concatenate([jax.vmap(snn.mlp(net.in_dim, widths, act, init=starts.scheme(
-        n, **kw)).init)(jax.random.split(jax.random.fold_in(key, 0), cfg.seeds))
-        for _, n, kw in scheme_list(cfg)])
+    keys = jax.random.split(jax.random.fold_in(key, 0), cfg.seeds)
+    x0 = jnp.concatenate([jax.jit(jax.vmap(snn.mlp(net.in_dim, widths, act, init=starts.scheme(
+        n, **kw)).init))(keys) for _, n, kw in scheme_list(cfg)])
     run = saddle.descend(obj, x0, optimizers.make("gd", cfg.lr), cfg.steps,
                          key=jax.random.fold_in(key, 1), batch_size=cfg.batch_size,
                          record_every=cfg.record_every)
-    logits = jax.vmap(lambda t: net.apply(t, data.x_test))(run.x)
+
+    @jax.jit
+    def evaluate(thetas: jax.Array, start: jax.Array) -> tuple:
+        logits = jax.vmap(lambda t: net.apply(t, data.x_test))(thetas)
+        spread = jax.vmap(lambda t: unit_spread(net, t))
+        return (jnp.mean(jnp.argmax(logits, -1) == data.y_test, -1), spread(thetas),
+                spread(start))
+
+    acc, spread, spread0 = (np.asarray(v).reshape(len(labels), cfg.seeds)
+                            for v in evaluate(run.x, x0))
     shape = (len(labels), cfg.seeds)
     return {"loss_path": run.loss_path.reshape(*shape, -1), "path_steps": run.path_steps,
             "final_loss": run.loss.reshape(shape), "diverged": run.diverged.reshape(shape),
-            "test_acc": np.mean(np.argmax(logits, -1) == data.y_test, -1).reshape(shape),
-            "spread": np.asarray(jax.vmap(lambda t: unit_spread(net, t))(run.x)).reshape(shape),
-            "spread0": np.asarray(jax.vmap(lambda t: unit_spread(net, t))(x0)).reshape(shape)}
+            "test_acc": acc, "spread": spread, "spread0": spread0}
 
 
 def run(cfg: Config, ctx: saddle.experiment.Context) -> dict[str, np.ndarray]:
@@ -246,6 +253,8 @@ def plot(cfg: Config, data: dict) -> dict:
                           title_fontsize=6)
         figs[f"init_{what}"] = fig
     n = len(cfg.train_activations)
+    if n == 0:
+        return figs
     fig, axes = splot.figure(n, 2, width=9, height=3 * n, squeeze=False)
     for i, a in enumerate(cfg.train_activations):
         d = saddle.experiment.part(data, f"train_{a}")

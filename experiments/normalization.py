@@ -81,7 +81,7 @@ def build(cfg: Config, norm: str) -> snn.Net:
 def starts_for(cfg: Config, norm: str, key: jax.Array) -> jax.Array:
     """``[seeds, d]``: each variant's own initialiser (weight norm's g = ‖v‖, batch norm's
     scale 1 and shift 0) on the same keys."""
-    return jax.vmap(build(cfg, norm).init)(jax.random.split(key, cfg.seeds))
+    return jax.jit(jax.vmap(build(cfg, norm).init))(jax.random.split(key, cfg.seeds))
 
 
 def one_norm(cfg: Config, norm: str, key: jax.Array) -> dict:
@@ -103,11 +103,11 @@ def one_norm(cfg: Config, norm: str, key: jax.Array) -> dict:
         probe_full = -jnp.mean(jnp.take_along_axis(full_stats, yp[:, None], axis=1))
         return jnp.mean(jnp.argmax(out, -1) == data.y_test), fn(theta, (xp, yp)) - probe_full
 
-    acc, batch_gap = jax.vmap(evaluate)(jnp.asarray(run.x))
+    acc, batch_gap = jax.jit(jax.vmap(evaluate))(jnp.asarray(run.x))
     return {"loss_path": run.loss_path, "path_steps": run.path_steps,
             "sharpness": run.records["sharpness"], "grad_change": run.records["grad_change"],
             "final_loss": run.loss, "diverged": run.diverged, "test_acc": np.asarray(acc),
-            "batch_gap": np.asarray(batch_gap)}
+            "batch_gap": np.asarray(batch_gap), "theta": np.asarray(run.x)}
 
 
 def run(cfg: Config, ctx: saddle.experiment.Context) -> dict[str, np.ndarray]:
