@@ -19,9 +19,9 @@ the data set; a minibatch gives an unbiased estimate of the full-batch loss):
 plus ``l2/2·‖θ‖²`` over all parameters (biases included) when ``l2 > 0``.
 
 Models: ``mlp`` (widths, activation, optional biases, residual layers, batch or weight
-normalisation), ``deep_linear`` (no activation,
-no biases), ``linear_autoencoder`` (d → h → d, trained on (x, x)), and
-``two_layer`` (x ↦ Σᵢ aᵢ φ(wᵢᵀx), the second layer fixed or trained) for teacher–student.
+normalisation), ``deep_linear`` (no activation, no biases), ``linear_autoencoder``
+(d → h → d, trained on (x, x)), and ``two_layer`` (x ↦ Σᵢ aᵢ φ(wᵢᵀx), the second layer
+fixed or trained) for teacher–student.
 """
 
 from __future__ import annotations
@@ -45,8 +45,6 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "linear": lambda z: z,
 }
 LOSSES = ("mse", "cross_entropy")
-
-
 NORMS = ("none", "batch", "weight")
 
 
@@ -195,8 +193,9 @@ def mlp(in_dim: int, widths: Sequence[int], activation: str = "tanh", *, bias: b
 
 def apply_with_statistics(net_: Net, theta: jax.Array, x: jax.Array,
                           reference: jax.Array) -> jax.Array:
-    """Outputs ``[n, out]`` of ``net_`` on ``x`` with batch-norm statistics from the batch
-    ``reference [m, in_dim]`` (e.g. the training set); ``net_.apply`` for other nets."""
+    """Outputs ``[n, out]`` of an ``mlp`` net on ``x`` with batch-norm statistics from the
+    batch ``reference [m, in_dim]`` (e.g. the training set); without batch norm, the same
+    as ``net_.apply(theta, x)``."""
     return net_.module.apply({"params": net_.unravel(theta)}, x, reference)
 
 
