@@ -22,9 +22,10 @@ the data set; a minibatch gives an unbiased estimate of the full-batch loss):
 
 plus ``l2/2·‖θ‖²`` over all parameters (biases included) when ``l2 > 0``.
 
-Models: ``mlp`` (widths, activation, optional biases), ``deep_linear`` (no activation,
-no biases), ``linear_autoencoder`` (d → h → d, trained on (x, x)), and
-``two_layer`` (x ↦ Σᵢ aᵢ φ(wᵢᵀx), the second layer fixed or trained) for teacher–student.
+Models: ``mlp`` (widths, activation, optional biases, residual layers, batch or weight
+normalisation), ``deep_linear`` (no activation, no biases), ``linear_autoencoder``
+(d → h → d, trained on (x, x)), and ``two_layer`` (x ↦ Σᵢ aᵢ φ(wᵢᵀx), the second layer
+fixed or trained) for teacher–student.
 """
 
 from __future__ import annotations
@@ -49,25 +50,84 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "linear": lambda z: z,
 }
 LOSSES = ("mse", "cross_entropy", "sigmoid_cross_entropy", "mse_sigmoid", "mse_softmax")
+NORMS = ("none", "batch", "weight")
+
+
+class WeightNormDense(nn.Module):
+    """A dense layer with weight normalisation (Salimans & Kingma 2016): kernel column
+    ``w_j = g_j·v_j/‖v_j‖`` per output unit j, ``v [fan_in, fan_out]`` drawn by ``scheme``,
+    ``g`` initialised to ‖v_j‖ (so the layer starts as the plain dense layer of kernel v)."""
+
+    features: int
+    use_bias: bool
+    scheme: Scheme
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        v = self.param("v", self.scheme.kernel, (x.shape[-1], self.features))
+        g = self.param("g", lambda key, shape: jnp.linalg.norm(v, axis=0), (self.features,))
+        y = x @ (v * (g / jnp.linalg.norm(v, axis=0)))
+        if self.use_bias:
+            y = y + self.param("bias", self.scheme.bias(x.shape[-1]), (self.features,))
+        return y
+
+
+def batch_norm(h: jax.Array, ref: jax.Array, scale: jax.Array, shift: jax.Array,
+               eps: float = 1e-5) -> jax.Array:
+    """``scale·(h − μ)/√(σ² + eps) + shift`` per unit, μ and σ² the mean and (biased)
+    variance of ``ref [n, units]`` over its rows (Ioffe & Szegedy 2015, training mode)."""
+    mean, var = jnp.mean(ref, axis=0), jnp.var(ref, axis=0)
+    return scale * (h - mean) * jax.lax.rsqrt(var + eps) + shift
 
 
 class MLP(nn.Module):
     """Dense layers of ``widths`` (the last is the output), ``activation`` between them, none
-    after the last; kernels ``[fan_in, fan_out]`` and biases drawn by ``scheme``."""
+    after the last; kernels ``[fan_in, fan_out]`` and biases drawn by ``scheme``.
+
+    ``residual``: hidden layers after the first are ``x ↦ x + φ(Wx + b)`` (equal widths).
+    ``norm``: "batch" normalises every hidden pre-activation with the batch's own mean and
+    variance (``batch_norm``; learned scale 1 and shift 0 at init, no dense biases), so the
+    output of one example depends on the whole batch; "weight" uses ``WeightNormDense``
+    for every layer. ``__call__(x, reference)`` takes batch-norm statistics from the
+    batch ``reference`` instead of ``x`` (e.g. the training set, to evaluate test data).
+    """
 
     widths: Sequence[int]
     activation: str = "tanh"
     bias: bool = True
     scheme: Scheme = scheme("lecun_normal")
+    residual: bool = False
+    norm: str = "none"
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, reference: jax.Array | None = None) -> jax.Array:
         act = ACTIVATIONS[self.activation]
+        ref = x if reference is None else reference
         for i, width in enumerate(self.widths):
-            x = nn.Dense(width, use_bias=self.bias, kernel_init=self.scheme.kernel,
-                         bias_init=self.scheme.bias(x.shape[-1]), name=f"dense_{i}")(x)
-            if i < len(self.widths) - 1:
-                x = act(x)
+            hidden = i < len(self.widths) - 1
+            batch = self.norm == "batch" and hidden
+            if self.norm == "weight":
+                dense = WeightNormDense(width, self.bias, self.scheme, name=f"dense_{i}")
+            else:
+                dense = nn.Dense(width, use_bias=self.bias and not batch,
+                                 kernel_init=self.scheme.kernel,
+                                 bias_init=self.scheme.bias(x.shape[-1]), name=f"dense_{i}")
+            h = dense(x)
+            if batch:
+                h_ref = h if reference is None else dense(ref)
+                scale = self.param(f"bn_scale_{i}", nn.initializers.ones, (width,))
+                shift = self.param(f"bn_shift_{i}", nn.initializers.zeros, (width,))
+                h = batch_norm(h, h_ref, scale, shift)
+                if reference is not None:
+                    h_ref = batch_norm(h_ref, h_ref, scale, shift)
+            elif reference is not None:
+                h_ref = dense(ref)
+            if not hidden:
+                return h
+            skip = self.residual and i > 0
+            x = x + act(h) if skip else act(h)
+            if reference is not None:
+                ref = ref + act(h_ref) if skip else act(h_ref)
         return x
 
 
@@ -123,13 +183,25 @@ def net(module: nn.Module, in_dim: int) -> Net:
 
 
 def mlp(in_dim: int, widths: Sequence[int], activation: str = "tanh", *, bias: bool = True,
-        init: str | Scheme = "lecun_normal") -> Net:
-    """A multilayer perceptron ``in_dim → widths[0] → … → widths[-1]``."""
+        init: str | Scheme = "lecun_normal", residual: bool = False, norm: str = "none") -> Net:
+    """A multilayer perceptron ``in_dim → widths[0] → … → widths[-1]`` (``MLP``: residual
+    hidden layers need equal hidden widths; ``norm`` one of ``NORMS``)."""
     widths = tuple(positive_int(w, "widths") for w in widths)
     if not widths:
         raise ValueError("widths must name at least one layer (the output)")
     one_of(activation, "activation", tuple(ACTIVATIONS))
-    return net(MLP(widths, activation, bias, _scheme(init)), in_dim)
+    one_of(norm, "norm", NORMS)
+    if residual and len(set(widths[:-1])) > 1:
+        raise ValueError(f"residual needs equal hidden widths, got {widths[:-1]}")
+    return net(MLP(widths, activation, bias, _scheme(init), bool(residual), norm), in_dim)
+
+
+def apply_with_statistics(net_: Net, theta: jax.Array, x: jax.Array,
+                          reference: jax.Array) -> jax.Array:
+    """Outputs ``[n, out]`` of an ``mlp`` net on ``x`` with batch-norm statistics from the
+    batch ``reference [m, in_dim]`` (e.g. the training set); without batch norm, the same
+    as ``net_.apply(theta, x)``."""
+    return net_.module.apply({"params": net_.unravel(theta)}, x, reference)
 
 
 def deep_linear(in_dim: int, widths: Sequence[int], *, init: str | Scheme = "lecun_normal") -> Net:
