@@ -123,7 +123,8 @@ def test_experiment_tiny(tmp_path):
                      depth=4, width=16, n_inputs=4, seeds=3, train_activations=("relu",),
                      train_depth=2, train_width=8, steps=20, record_every=10)
     res = experiment.run_experiment(cfg, ini.run, ini.plot, ini.summarize, out=tmp_path,
-                                    show_progress=False)
+                                    show_progress=False,
+                                    figure_formats=("png",), dpi=50)
     const = experiment.part(res.data, "init_constant")
     for r in ("plain", "res"):
         np.testing.assert_allclose(const[f"relu_{r}_q"], const[f"relu_{r}_theory_q"][None]

@@ -73,7 +73,8 @@ def tiny(tmp_path_factory):
                     steps=60, record_every=10, init_scales=(1.0, 8.0))
     out = tmp_path_factory.mktemp("lc")
     return cfg, out, saddle.experiment.run_experiment(cfg, lc.run, lc.plot, lc.summarize,
-                                                      out=out, show_progress=False)
+                                                      out=out, show_progress=False,
+                                                      figure_formats=("png",), dpi=50)
 
 
 def test_tiny_run_against_independent_numbers(tiny):

@@ -66,7 +66,8 @@ def tiny(tmp_path_factory):
                     betas=(0.9, 0.99), beta=0.9, lr_bump=0.05)
     out = tmp_path_factory.mktemp("me")
     return cfg, out, saddle.experiment.run_experiment(cfg, me.run, me.plot, me.summarize,
-                                                      out=out, show_progress=False)
+                                                      out=out, show_progress=False,
+                                                      figure_formats=("png",), dpi=50)
 
 
 def test_bump_labels_match_a_numpy_heavy_ball(tiny):

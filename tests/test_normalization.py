@@ -112,9 +112,11 @@ TINY = nrm.Config(norms=("none", "batch"), widths=(6, 6), n_train=32, steps=20, 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
     return experiment.run_experiment(TINY, nrm.run, nrm.plot, nrm.summarize,
-                                     out=tmp_path_factory.mktemp("nrm"), show_progress=False)
+                                     out=tmp_path_factory.mktemp("nrm"), show_progress=False,
+                                     figure_formats=("png",), dpi=50)
 
 
+@pytest.mark.slow  # ~60 CPU-s, mostly compiling the sharpness monitor (BUILD_NOTES)
 def test_experiment_sharpness_equals_dense_hessian_and_batch_gap(result):
     d = experiment.part(result.data, "batch")
     digits = saddle.data.digits()

@@ -89,7 +89,8 @@ def result(tmp_path_factory):
                      lanczos_iters=8, grad_fraction=1e-9)  # no Lanczos: tested above
     return cfg, experiment.run_experiment(cfg, onn.run, onn.plot, onn.summarize,
                                           out=tmp_path_factory.mktemp("onn"),
-                                          show_progress=False)
+                                          show_progress=False,
+                                          figure_formats=("png",), dpi=50)
 
 
 def test_tiny_run_selection_and_summary(result):

@@ -36,7 +36,8 @@ def result(tmp_path_factory):
                          steps=40, record_every=10)
     return cfg, experiment.run_experiment(cfg, snn_exp.run, snn_exp.plot, snn_exp.summarize,
                                           out=tmp_path_factory.mktemp("snn"),
-                                          show_progress=False)
+                                          show_progress=False,
+                                          figure_formats=("png",), dpi=50)
 
 
 def test_tiny_run_against_direct_counts(result):
