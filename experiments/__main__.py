@@ -157,8 +157,11 @@ def publish(name: str, results: Path, out: Path) -> list[Path]:
     pngs = sorted(src.glob("*.png"))
     for png in pngs:
         web_copy(png, dst / png.name)
-    write_json(dst / "verdict.json", {"verdict": summary.get("verdict"),
-                                      "because": summary.get("because"),
+    verdict = summary.get("verdict")
+    verdict = verdict if isinstance(verdict, dict) else {"verdict": verdict,
+                                                         "because": summary.get("because")}
+    write_json(dst / "verdict.json", {"verdict": verdict.get("verdict"),
+                                      "because": verdict.get("because"),
                                       "runtime_s": record.get("runtime_s")})
     return pngs
 

@@ -166,7 +166,7 @@ def summarize(cfg: Config, data: dict) -> dict:
             passed.append(b["plateau_ci"][0] > a["plateau_ci"][1])
             because.append(f"{name} s={cfg.init_scales[sat]}: plateau median {ce} "
                            f"{a['plateau_median']:g} vs {mse} {b['plateau_median']:g} steps")
-    out["verdict"] = saddle.experiment.verdict(
+    out |= saddle.experiment.verdict(
         passed, "; ".join(because) + f" (of {cfg.seeds} seeds; a test passes when the 95% "
                                      f"intervals are disjoint in CE's favour; inf = censored)")
     return out

@@ -187,7 +187,7 @@ def summarize(cfg: Config, data: dict) -> dict:
                        f"η/(1−β) {s['p'][j + nb]:.3f} ({'higher' if fair else 'not higher'}; "
                        f"{d['diverged'][j + nb].mean():.0%} diverged); best: {names[best]} "
                        f"{s['p'][best]:.3f}")
-    out["verdict"] = saddle.experiment.verdict(
+    out |= saddle.experiment.verdict(
         passed, "; ".join(because) + " (higher = 95% Wilson intervals disjoint)")
     return out
 

@@ -98,7 +98,7 @@ def test_tiny_run_against_independent_numbers(tiny):
     ok = d["mse_sigmoid__zero_error"][0]
     assert st["p_zero_error"] == ok.mean()
     assert st["distinct_minima"] == len({tuple(r) for r in d["mse_sigmoid__pred"][0]})
-    assert res.summary["verdict"]["verdict"] in ("confirmed", "refuted", "depends")
+    assert res.summary["verdict"] in ("confirmed", "refuted", "depends")
     assert (out / "loss_choice.png").exists()
 
 
