@@ -1,6 +1,7 @@
 """Shared fixtures. The tests' time is mostly XLA compilation: LLVM at its lowest
-optimisation level cuts it by about a quarter (BUILD_NOTES), and the numbers the tests
-check do not depend on it. Set before jax starts; subprocesses set their own flags."""
+optimisation level cuts it by about a quarter (BUILD_NOTES). Results may differ from the
+default level in the last bit (FMA contraction), so a subprocess whose results are compared
+bit for bit with this process's must inherit XLA_FLAGS. Set before jax starts."""
 
 import os
 

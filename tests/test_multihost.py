@@ -32,7 +32,9 @@ def _run_two_processes(tmp_path: Path, devices: int, reference: callable) -> tup
     """Start both workers, compute ``reference()`` while they run, return (ref, outputs)."""
     port = _free_port()
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu",
-           "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
+           # the parent's flags too (conftest's): bitwise equality needs the same code generation
+           "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} "
+                        f"--xla_force_host_platform_device_count={devices}".strip()}
     outs = [tmp_path / f"out{pid}.npz" for pid in (0, 1)]
     procs = [subprocess.Popen([sys.executable, str(WORKER), str(pid), str(port), str(out)],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
