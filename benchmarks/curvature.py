@@ -27,7 +27,8 @@ saddle's.
 
 HVP cost: jitted ``grad``, ``hvp`` (forward-over-reverse from scratch) and the product of
 an operator linearised once (``hessian_operator``, as Lanczos and the trace estimators
-use it; ``hvp_batch`` products per call, per product), ``inner`` calls per timing.
+use it; ``hvp_batch`` products per call, per product), ``inner`` calls per timing (of
+the gradient, the HVP and each λ_max method).
 """
 
 from __future__ import annotations
@@ -216,12 +217,13 @@ def curvature_study(cfg: Config, key: jax.Array) -> dict[str, np.ndarray]:
         tr_calls["pyhessian"] = lambda: ph.trace(0, probes)
         out["power_timed_iters"] = k_star
     out["lanczos_timed_iters"] = m_star
-    for name, calls in (("eig", eig_calls), ("trace", tr_calls)):
-        res = round_robin(calls, cfg.curv_repeats)
+    # a λ_max call takes milliseconds: each timing is ``inner`` calls, per call reported
+    for name, calls, inner in (("eig", eig_calls, cfg.inner), ("trace", tr_calls, 1)):
+        res = round_robin({m: _per_call(f, inner) for m, f in calls.items()}, cfg.curv_repeats)
         for m in calls:
-            out[f"{name}.{m}.times_s"] = res[m]["times_s"]
-            out[f"{name}.{m}.cpu_s"] = res[m]["cpu_s"]
-            o = res[m]["out"]
+            out[f"{name}.{m}.times_s"] = np.asarray(res[m]["times_s"]) / inner
+            out[f"{name}.{m}.cpu_s"] = np.asarray(res[m]["cpu_s"]) / inner
+            o = res[m]["out"][-1]
             out[f"{name}.{m}.value"] = float(o.estimate if hasattr(o, "estimate") else o)
             if hasattr(o, "stderr"):
                 out[f"{name}.{m}.stderr"] = float(o.stderr)

@@ -1,6 +1,6 @@
 """A network-sized workload: many small MLPs trained full-batch on scikit-learn's digits.
 
-The network is a multilayer perceptron with ``sizes`` = (64, 32, 10) by default: tanh
+The network is ``saddle.objectives.nn.mlp`` with ``sizes`` = (64, 32, 10) by default: tanh
 hidden layers with biases, softmax cross-entropy averaged over the 1797 examples of
 ``sklearn.datasets.load_digits`` (8×8 images, inputs /16 in [0, 1]; bundled, no
 download). Its parameters are flattened with ``jax.flatten_util.ravel_pytree``, so the
@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jax.flatten_util import ravel_pytree
 
 import saddle
 from benchmarks.baselines import adam, adam_scan_one
 from benchmarks.timing import round_robin
+from saddle.objectives import nn as snn
 
 if TYPE_CHECKING:
     from benchmarks.throughput import Config
@@ -68,7 +68,8 @@ def init_params(key: jax.Array, n: int, sizes: tuple[int, ...] = SIZES
 
 
 def apply(params: list[tuple[Any, Any]], X: jax.Array) -> jax.Array:
-    """Logits ``[N, sizes[-1]]`` of inputs ``X [N, sizes[0]]``: tanh between layers."""
+    """Logits ``[N, sizes[-1]]`` of inputs ``X [N, sizes[0]]``: tanh between layers (the
+    textbook ``h @ W + b``; the reference ``MLP.loss`` is tested against)."""
     h = X
     for i, (W, b) in enumerate(params):
         h = h @ W + b
@@ -91,17 +92,21 @@ class MLP:
 @functools.cache
 def mlp(sizes: tuple[int, ...] = SIZES) -> MLP:
     """The ``MLP`` of ``sizes`` (one object per architecture, so that descend's program
-    cache finds its loss again)."""
+    cache finds its loss again). The loss is the library's: ``saddle.objectives.nn.mlp``
+    (tanh, biases) with ``loss_fn(..., "cross_entropy")``, reading x in PyTorch's order
+    (W₁, b₁, W₂, b₂, …; ``unravel``) and passing it on as the flax θ."""
     sizes = tuple(int(s) for s in sizes)
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"sizes must hold >= 2 layer widths >= 1, got {sizes}")
     template = [(jnp.zeros((a, b)), jnp.zeros(b)) for a, b in itertools.pairwise(sizes)]
     flat, unravel = ravel_pytree(template)
+    net = snn.mlp(sizes[0], sizes[1:], "tanh")
+    flax_loss = snn.loss_fn(net, "cross_entropy")
 
     def loss(x: jax.Array, data: tuple) -> jax.Array:
-        X, y = data
-        logits = apply(unravel(x), X)
-        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+        theta = ravel_pytree({f"dense_{i}": {"kernel": W, "bias": b}
+                              for i, (W, b) in enumerate(unravel(x))})[0]
+        return flax_loss(theta, data)
 
     return MLP(sizes, int(flat.size), loss, unravel)
 

@@ -15,6 +15,10 @@ Studies (``--studies``, both by default), on scikit-learn's digits (``benchmarks
              equal accuracy against the dense float64 answer; target ≥ 10×. HVP cost ÷
              gradient cost. (``benchmarks.curvature``)
 
+Cores: ``descend`` shards the networks over ``cpu_devices`` XLA CPU devices (default one
+per core, ``saddle.use_cpu_cores``), as torch runs one thread per core; the summary
+records the device count and torch's thread count.
+
 Timing: ``benchmarks.timing.round_robin`` (one warm-up call each, then ``repeats`` rounds,
 order reversed every other round); medians are reported. torch and PyHessian are optional
 (the ``bench`` extra): missing, their baselines are skipped with a note.
@@ -65,7 +69,10 @@ class Config:
     power_max: int = field(300, "Power iterations recorded for the error curve.", at_least=1)
     curv_repeats: int = field(3, "Timed rounds of the curvature study (median).", at_least=1)
     hvp_batch: int = field(32, "Products per call of the linearised HVP timing.", at_least=1)
-    inner: int = field(20, "grad / hvp calls per timing.", at_least=1)
+    inner: int = field(20, "grad / hvp / λ_max calls per timing.", at_least=1)
+    cpu_devices: int = field(0, "XLA CPU devices descend shards the networks over (one "
+                                "thread each); 0: one per core. Takes effect only before "
+                                "JAX's first computation (saddle.use_cpu_cores).", at_least=0)
     seed: int = field(0, "PRNG seed of the starts.")
 
     def __post_init__(self):
@@ -81,11 +88,12 @@ class Config:
 
 
 def run(cfg: Config, ctx: saddle.experiment.Context) -> dict[str, np.ndarray]:
+    devices = saddle.use_cpu_cores(cfg.cpu_devices or None)
     root = jax.random.PRNGKey(cfg.seed)
     jobs = {"train": ("train", lambda: train_many.train_study(cfg, jax.random.fold_in(root, 0))),
             "curvature": ("curv", lambda: curvature.curvature_study(
                 cfg, jax.random.fold_in(root, 1)))}
-    data: dict[str, np.ndarray] = {}
+    data: dict[str, np.ndarray] = {"devices": np.asarray(devices)}
     for study in ctx.progress(cfg.studies, desc="networks"):
         prefix, job = jobs[study]
         t = time.perf_counter()
@@ -102,6 +110,7 @@ def summarize(cfg: Config, data: dict) -> dict[str, Any]:
                  "the machine's matmul rate, and measures their curvature faster than "
                  "PyHessian at equal accuracy",
         "device": f"{dev.platform}:{dev.device_kind}", "cpu": _cpu_name(),
+        "devices": int(data["devices"]) if "devices" in data else 1,
         "versions": {"jax": jax.__version__, "torch": torch_version(),
                      "pyhessian": _dist_version("pyhessian"),
                      "python": platform.python_version()},

@@ -3,7 +3,9 @@
 Every comparison is timed the same way: one warm-up call per method (compilation), then
 ``repeats`` rounds in which the methods run in turn, the order reversed every other
 round, so that a change in the machine's load (and the cache left by the previous
-method) falls on all of them alike; the best round of each method counts.
+method) falls on all of them alike; the best round of each method counts. Each timed
+call starts ``SETTLE_S`` after the previous one ended, so that worker threads a library
+leaves spinning after a call (torch's OpenMP pool) do not slow down the next method.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 
 import jax
 import numpy as np
+
+SETTLE_S = 0.05
 
 
 def maxrss_mb() -> float:
@@ -61,6 +65,7 @@ def round_robin(calls: Mapping[str, Callable[[], Any]], repeats: int, *,
     load0 = loadavg()
 
     def call(name: str) -> tuple[float, float, Any]:
+        time.sleep(SETTLE_S)  # threads the previous method left spinning (OpenMP) go idle
         with contexts.get(name, contextlib.nullcontext)():
             t, c = time.perf_counter(), time.process_time()
             out = jax.block_until_ready(calls[name]())

@@ -33,7 +33,7 @@ from saddle import (
 from saddle.basins import BasinStats, basin_stats
 from saddle.critical import CriticalPoints, find_critical_points
 from saddle.curvature import Classification, classify, eigenvalues, hessian, hvp
-from saddle.descent import Escape, Run, descend
+from saddle.descent import Escape, Run, descend, use_cpu_cores
 from saddle.escape import EscapeDirection, escape_direction
 from saddle.objectives import Catalogue, CriticalPoint, Objective
 from saddle.stats import wilson_interval
@@ -80,5 +80,6 @@ __all__ = [
     "stability",
     "starts",
     "stats",
+    "use_cpu_cores",
     "wilson_interval",
 ]

@@ -63,6 +63,18 @@ def test_step_flops_match_xla_cost_analysis(digits):
     assert f["forward"] == 2 * 1797 * (64 * 32 + 32 * 10)
 
 
+def test_the_library_loss_equals_the_textbook_mlp(digits):
+    """``mlp.loss`` passes x (PyTorch's order) to ``saddle.objectives.nn`` as the flax θ;
+    it must equal softmax cross-entropy of the textbook ``h @ W + b`` pass (``mlp.apply``)."""
+    *_, data = digits
+    model = mlp.mlp(SIZES)
+    x = mlp.mlp_starts(jax.random.PRNGKey(4), 3, SIZES)
+    expect = [optax.softmax_cross_entropy_with_integer_labels(
+        mlp.apply(model.unravel(xi), data[0]), data[1]).mean() for xi in x]
+    np.testing.assert_allclose(jax.vmap(model.loss, in_axes=(0, None))(x, data), expect,
+                               rtol=1e-6)
+
+
 def test_hutchpp_stderr_is_the_exact_conditional_error():
     rng = np.random.default_rng(0)
     d, matvecs = 40, 12

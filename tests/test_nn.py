@@ -35,6 +35,25 @@ def test_flat_parameters_round_trip_through_the_flax_module():
     assert jax.tree.map(np.shape, net.unravel(theta)) == jax.tree.map(np.shape, params)
 
 
+@pytest.mark.parametrize("act, bias", [("relu", True), ("gelu", False), ("tanh", True)])
+def test_mlp_outputs_equal_the_textbook_forward_pass(act, bias):
+    """The module runs feature-major inside; outside it is x ↦ φ(x W₁ + b₁) W₂ + b₂ ...,
+    here in float64 numpy from the unravelled kernels [fan_in, fan_out]."""
+    x, _ = data(n=9, d=5)
+    net = snn.mlp(5, (6, 4, 3), act, bias=bias)
+    theta = net.init(jax.random.PRNGKey(3))
+    p = net.unravel(theta)
+    phi = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh,
+           "gelu": lambda z: np.asarray(jax.nn.gelu(z))}[act]
+    h = x.astype(np.float64)
+    for i in range(3):
+        h = h @ np.asarray(p[f"dense_{i}"]["kernel"], np.float64)
+        if bias:
+            h = h + np.asarray(p[f"dense_{i}"]["bias"], np.float64)
+        h = phi(h) if i < 2 else h
+    np.testing.assert_allclose(net.apply(theta, x), h, rtol=2e-5, atol=2e-6)
+
+
 # ----------------------------------------------------------------------------- losses
 def test_cross_entropy_and_logistic_losses_equal_numpy():
     x, y = data()

@@ -5,6 +5,7 @@ They read only shapes and dtypes, so they also pass for traced points under ``ja
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,8 @@ import jax
 import jax.numpy as jnp
 
 WHICH = ("both", "lowest", "highest")
+# (f, tree structure, leaf shapes/dtypes) that ``check_scalar`` passed, most recent last
+_SCALAR_OK: collections.OrderedDict = collections.OrderedDict()
 
 
 def _struct(leaf: Any) -> jax.ShapeDtypeStruct:
@@ -45,9 +48,22 @@ def check_scalar(f: Callable[..., jax.Array], x: Any, args: Any = ()) -> None:
     if not isinstance(args, tuple):
         raise TypeError(f"args must be a tuple (the extra arguments of f), got "
                         f"{type(args).__name__}")
-    out = jax.eval_shape(f, *jax.tree.map(_struct, (x, *args)))
+    structs = jax.tree.map(_struct, (x, *args))
+    try:  # a function seen with these shapes is not traced again (repeated calls)
+        key = (f, jax.tree.structure(structs), tuple(jax.tree.leaves(structs)))
+        hash(key)
+    except TypeError:
+        key = None
+    if key is not None and key in _SCALAR_OK:
+        _SCALAR_OK.move_to_end(key)
+        return
+    out = jax.eval_shape(f, *structs)
     if not hasattr(out, "shape") or out.shape != ():
         raise TypeError(f"f must return a scalar, got {out}")
+    if key is not None:
+        _SCALAR_OK[key] = None
+        if len(_SCALAR_OK) > 256:
+            _SCALAR_OK.popitem(last=False)
 
 
 def batch_point(xs: Any, name: str = "xs") -> tuple[int, Any]:

@@ -85,9 +85,14 @@ def lanczos(matvec: Callable[[jax.Array], jax.Array], v0: jax.Array, iters: int,
     def unit_or_random(w: jax.Array, q_rows: jax.Array, scale: jax.Array, k: jax.Array
                        ) -> tuple[jax.Array, jax.Array]:
         norm = jnp.linalg.norm(w)
-        r = orthogonal(q_rows, jax.random.normal(k, (d,), v0.dtype))
         broken = norm <= 1e3 * eps * scale
-        q = jnp.where(broken, r / jnp.linalg.norm(r), w / jnp.where(broken, 1.0, norm))
+
+        def random_unit(_: Any) -> jax.Array:  # drawn only on a breakdown (unbatched)
+            r = orthogonal(q_rows, jax.random.normal(k, (d,), v0.dtype))
+            return r / jnp.linalg.norm(r)
+
+        q = jax.lax.cond(broken, random_unit, lambda _: w / jnp.where(broken, 1.0, norm),
+                         None)
         return q, jnp.where(broken, 0.0, norm)
 
     basis = jnp.zeros((m, d), v0.dtype)

@@ -53,30 +53,53 @@ LOSSES = ("mse", "cross_entropy", "sigmoid_cross_entropy", "mse_sigmoid", "mse_s
 NORMS = ("none", "batch", "weight")
 
 
-class WeightNormDense(nn.Module):
-    """A dense layer with weight normalisation (Salimans & Kingma 2016): kernel column
-    ``w_j = g_j·v_j/‖v_j‖`` per output unit j, ``v [fan_in, fan_out]`` drawn by ``scheme``,
-    ``g`` initialised to ‖v_j‖ (so the layer starts as the plain dense layer of kernel v)."""
+class DenseT(nn.Module):
+    """``nn.Dense`` on feature-major activations: ``hT [fan_in, n] ↦ kernelᵀ·hT + bias
+    [fan_out, n]``, with ``nn.Dense``'s parameters (``kernel [fan_in, fan_out]``,
+    ``bias [fan_out]``), so a module built from it ravels to the same θ."""
 
     features: int
     use_bias: bool
     scheme: Scheme
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        v = self.param("v", self.scheme.kernel, (x.shape[-1], self.features))
-        g = self.param("g", lambda key, shape: jnp.linalg.norm(v, axis=0), (self.features,))
-        y = x @ (v * (g / jnp.linalg.norm(v, axis=0)))
+    def __call__(self, hT: jax.Array) -> jax.Array:
+        kernel = self.param("kernel", self.scheme.kernel, (hT.shape[0], self.features))
+        y = jnp.einsum("io,in->on", kernel, hT)
         if self.use_bias:
-            y = y + self.param("bias", self.scheme.bias(x.shape[-1]), (self.features,))
+            y = y + self.param("bias", self.scheme.bias(hT.shape[0]), (self.features,))[:, None]
+        return y
+
+
+class WeightNormDense(nn.Module):
+    """A dense layer with weight normalisation (Salimans & Kingma 2016) on feature-major
+    activations ``[fan_in, n] ↦ [fan_out, n]``: kernel column ``w_j = g_j·v_j/‖v_j‖`` per
+    output unit j, ``v [fan_in, fan_out]`` drawn by ``scheme``, ``g`` initialised to ‖v_j‖
+    (so the layer starts as the plain dense layer of kernel v)."""
+
+    features: int
+    use_bias: bool
+    scheme: Scheme
+
+    @nn.compact
+    def __call__(self, hT: jax.Array) -> jax.Array:
+        v = self.param("v", self.scheme.kernel, (hT.shape[0], self.features))
+        g = self.param("g", lambda key, shape: jnp.linalg.norm(v, axis=0), (self.features,))
+        y = jnp.einsum("io,in->on", v * (g / jnp.linalg.norm(v, axis=0)), hT)
+        if self.use_bias:
+            y = y + self.param("bias", self.scheme.bias(hT.shape[0]), (self.features,))[:, None]
         return y
 
 
 def batch_norm(h: jax.Array, ref: jax.Array, scale: jax.Array, shift: jax.Array,
-               eps: float = 1e-5) -> jax.Array:
+               eps: float = 1e-5, axis: int = 0) -> jax.Array:
     """``scale·(h − μ)/√(σ² + eps) + shift`` per unit, μ and σ² the mean and (biased)
-    variance of ``ref [n, units]`` over its rows (Ioffe & Szegedy 2015, training mode)."""
-    mean, var = jnp.mean(ref, axis=0), jnp.var(ref, axis=0)
+    variance of ``ref`` over its examples' ``axis`` (Ioffe & Szegedy 2015, training
+    mode): ``[n, units]`` with ``axis=0``, feature-major ``[units, n]`` with ``axis=1``."""
+    mean = jnp.mean(ref, axis=axis, keepdims=True)
+    var = jnp.var(ref, axis=axis, keepdims=True)
+    if axis:
+        scale, shift = scale[:, None], shift[:, None]
     return scale * (h - mean) * jax.lax.rsqrt(var + eps) + shift
 
 
@@ -90,6 +113,9 @@ class MLP(nn.Module):
     output of one example depends on the whole batch; "weight" uses ``WeightNormDense``
     for every layer. ``__call__(x, reference)`` takes batch-norm statistics from the
     batch ``reference`` instead of ``x`` (e.g. the training set, to evaluate test data).
+
+    Inside, activations are feature-major ``[units, n]`` (``DenseT``): inputs and outputs
+    are ``[n, ·]``, but ``capture_intermediates`` sees each layer's ``[units, n]``.
     """
 
     widths: Sequence[int]
@@ -101,34 +127,34 @@ class MLP(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, reference: jax.Array | None = None) -> jax.Array:
+        # Feature-major inside ([units, n]): vmapped over many θ with shared data, the first
+        # layer is one GEMM whose output is already in the run-major layout the later
+        # (batched) layers read, so XLA adds no transposes of the [units, n] activations.
         act = ACTIVATIONS[self.activation]
-        ref = x if reference is None else reference
+        xT = x.T
+        refT = xT if reference is None else reference.T
         for i, width in enumerate(self.widths):
             hidden = i < len(self.widths) - 1
             batch = self.norm == "batch" and hidden
-            if self.norm == "weight":
-                dense = WeightNormDense(width, self.bias, self.scheme, name=f"dense_{i}")
-            else:
-                dense = nn.Dense(width, use_bias=self.bias and not batch,
-                                 kernel_init=self.scheme.kernel,
-                                 bias_init=self.scheme.bias(x.shape[-1]), name=f"dense_{i}")
-            h = dense(x)
+            layer = WeightNormDense if self.norm == "weight" else DenseT
+            dense = layer(width, self.bias and not batch, self.scheme, name=f"dense_{i}")
+            h = dense(xT)
             if batch:
-                h_ref = h if reference is None else dense(ref)
+                h_ref = h if reference is None else dense(refT)
                 scale = self.param(f"bn_scale_{i}", nn.initializers.ones, (width,))
                 shift = self.param(f"bn_shift_{i}", nn.initializers.zeros, (width,))
-                h = batch_norm(h, h_ref, scale, shift)
+                h = batch_norm(h, h_ref, scale, shift, axis=1)
                 if reference is not None:
-                    h_ref = batch_norm(h_ref, h_ref, scale, shift)
+                    h_ref = batch_norm(h_ref, h_ref, scale, shift, axis=1)
             elif reference is not None:
-                h_ref = dense(ref)
+                h_ref = dense(refT)
             if not hidden:
-                return h
+                return h.T
             skip = self.residual and i > 0
-            x = x + act(h) if skip else act(h)
+            xT = xT + act(h) if skip else act(h)
             if reference is not None:
-                ref = ref + act(h_ref) if skip else act(h_ref)
-        return x
+                refT = refT + act(h_ref) if skip else act(h_ref)
+        return xT.T
 
 
 class TwoLayer(nn.Module):
