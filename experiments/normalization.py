@@ -41,7 +41,7 @@ from saddle.stats import median_ci
 
 CLAIM = ("Batch and weight normalisation make the loss smoother along the GD path (lower "
          "sharpness and effective β-smoothness) and change the final loss.")
-RUNTIME = "2.5 min at load 1.5"
+RUNTIME = "80 s at load 2"
 NORMS = ("none", "batch", "weight")
 
 

@@ -52,6 +52,10 @@ def test_mlp_outputs_equal_the_textbook_forward_pass(act, bias):
             h = h + np.asarray(p[f"dense_{i}"]["bias"], np.float64)
         h = phi(h) if i < 2 else h
     np.testing.assert_allclose(net.apply(theta, x), h, rtol=2e-5, atol=2e-6)
+    # one example, and extra leading axes, as nn.Dense takes them
+    np.testing.assert_allclose(net.apply(theta, x[0]), h[0], rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(net.apply(theta, x.reshape(3, 3, 5)), h.reshape(3, 3, 3),
+                               rtol=2e-5, atol=2e-6)
 
 
 # ----------------------------------------------------------------------------- losses

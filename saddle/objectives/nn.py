@@ -114,8 +114,10 @@ class MLP(nn.Module):
     for every layer. ``__call__(x, reference)`` takes batch-norm statistics from the
     batch ``reference`` instead of ``x`` (e.g. the training set, to evaluate test data).
 
-    Inside, activations are feature-major ``[units, n]`` (``DenseT``): inputs and outputs
-    are ``[n, ·]``, but ``capture_intermediates`` sees each layer's ``[units, n]``.
+    Inside, activations are feature-major ``[units, n]`` (``DenseT``): inputs ``[..., in]``
+    and outputs ``[..., out]`` keep their leading axes (flattened into n inside, so batch
+    norm's statistics run over all of them), but ``capture_intermediates`` sees each
+    layer's ``[units, n]``.
     """
 
     widths: Sequence[int]
@@ -131,8 +133,9 @@ class MLP(nn.Module):
         # layer is one GEMM whose output is already in the run-major layout the later
         # (batched) layers read, so XLA adds no transposes of the [units, n] activations.
         act = ACTIVATIONS[self.activation]
-        xT = x.T
-        refT = xT if reference is None else reference.T
+        lead = x.shape[:-1]  # any leading axes (none: one example) are flattened into n
+        xT = x.reshape(-1, x.shape[-1]).T
+        refT = xT if reference is None else reference.reshape(-1, reference.shape[-1]).T
         for i, width in enumerate(self.widths):
             hidden = i < len(self.widths) - 1
             batch = self.norm == "batch" and hidden
@@ -149,12 +152,12 @@ class MLP(nn.Module):
             elif reference is not None:
                 h_ref = dense(refT)
             if not hidden:
-                return h.T
+                return h.T.reshape(*lead, width)
             skip = self.residual and i > 0
             xT = xT + act(h) if skip else act(h)
             if reference is not None:
                 refT = refT + act(h_ref) if skip else act(h_ref)
-        return xT.T
+        return xT.T.reshape(*lead, -1)
 
 
 class TwoLayer(nn.Module):
