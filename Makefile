@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=20
 
 # Reruns every experiment at its default size and copies its PNGs to docs/figures/<name>/
-# (about 75 min on 2 quiet CPU cores; `python -m experiments figures --only NAME ...`).
+# (about 55 min on 2 quiet CPU cores; `python -m experiments figures --only NAME ...`).
 figures: $(STAMP)
 	$(BIN)/python -m experiments figures
 
