@@ -116,12 +116,8 @@ def one_task(cfg: Config, name: str, key: jax.Array) -> dict:
 
 def run(cfg: Config, ctx: saddle.experiment.Context) -> dict[str, np.ndarray]:
     root = jax.random.PRNGKey(cfg.seed)
-    data: dict[str, np.ndarray] = {}
-    for i, name in enumerate(ctx.progress(cfg.tasks, desc="tasks")):
-        key = jax.random.fold_in(root, i)
-        part = ctx.stage(name, lambda name=name, key=key: one_task(cfg, name, key))
-        data |= {f"{name}__{k}": v for k, v in part.items()}
-    return data
+    return ctx.stages(cfg.tasks, lambda i, name: one_task(cfg, name, jax.random.fold_in(root, i)),
+                      desc="tasks")
 
 
 def plateau_median(p: np.ndarray, steps: int) -> tuple[float, float, float]:

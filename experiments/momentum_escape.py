@@ -151,12 +151,8 @@ def one_landscape(cfg: Config, name: str, key: jax.Array) -> dict:
 
 def run(cfg: Config, ctx: saddle.experiment.Context) -> dict[str, np.ndarray]:
     root = jax.random.PRNGKey(cfg.seed)
-    data: dict[str, np.ndarray] = {}
-    for i, name in enumerate(ctx.progress(cfg.landscapes, desc="landscapes")):
-        key = jax.random.fold_in(root, i)
-        part = ctx.stage(name, lambda name=name, key=key: one_landscape(cfg, name, key))
-        data |= {f"{name}__{k}": v for k, v in part.items()}
-    return data
+    return ctx.stages(cfg.landscapes, lambda i, name: one_landscape(
+        cfg, name, jax.random.fold_in(root, i)), desc="landscapes")
 
 
 def shares(ok: np.ndarray) -> dict:

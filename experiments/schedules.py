@@ -106,12 +106,9 @@ def run(cfg: Config, ctx: saddle.experiment.Context) -> dict[str, np.ndarray]:
     obj = saddle.objectives.get(cfg.objective, dim=cfg.dim)
     root = jax.random.PRNGKey(cfg.seed)
     x0 = np.asarray(saddle.starts.uniform(jax.random.fold_in(root, 0), cfg.n_starts, obj))
-    data: dict[str, np.ndarray] = {"x0": x0}
-    for name in ctx.progress(cfg.schedules, desc="schedules"):
-        key = jax.random.fold_in(root, 1)  # the same noise stream for every schedule
-        part = ctx.stage(name, lambda name=name, key=key: one_schedule(cfg, name, x0, key))
-        data |= {f"{name}__{k}": v for k, v in part.items()}
-    return data
+    key = jax.random.fold_in(root, 1)  # the same noise stream for every schedule
+    return {"x0": x0, **ctx.stages(cfg.schedules, lambda i, name: one_schedule(
+        cfg, name, x0, key), desc="schedules")}
 
 
 def summarize(cfg: Config, data: dict) -> dict:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -188,13 +189,11 @@ def use_cpu_cores(n: int | None = None) -> int:
     ``descend`` shards its starts over every core; returns the number of local devices in
     effect. Only a call before JAX's first computation changes it (JAX fixes the device
     count then); a later call, or one on a GPU/TPU backend, changes nothing."""
-    import os
-
-    from jax._src import xla_bridge
-
     n = (os.cpu_count() or 1) if n is None else positive_int(n, "n")
-    if not xla_bridge.backends_are_initialized():
+    try:
         jax.config.update("jax_num_cpu_devices", n)
+    except RuntimeError:  # "should be updated before backends are initialized"
+        pass
     return jax.local_device_count()
 
 

@@ -172,6 +172,16 @@ class Context:
         write_npz(path, data)
         return data
 
+    def stages(self, names: Sequence[str], compute: Callable[[int, str], Mapping[str, Any]],
+               *, desc: str = "") -> Data:
+        """One ``stage`` per name, ``compute(i, name)`` for the i-th, with a progress bar;
+        the arrays merged into one flat dict under ``f"{name}__{key}"`` (see ``part``)."""
+        data: Data = {}
+        for i, name in enumerate(self.progress(names, total=len(names), desc=desc)):
+            part_ = self.stage(name, lambda i=i, name=name: compute(i, name))
+            data |= {f"{name}__{k}": v for k, v in part_.items()}
+        return data
+
     def progress(
         self, items: Iterable[Any], *, total: int | None = None, desc: str = ""
     ) -> Iterator[Any]:

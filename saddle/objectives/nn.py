@@ -62,33 +62,26 @@ class DenseT(nn.Module):
     use_bias: bool
     scheme: Scheme
 
+    def kernel(self, fan_in: int) -> jax.Array:
+        return self.param("kernel", self.scheme.kernel, (fan_in, self.features))
+
     @nn.compact
     def __call__(self, hT: jax.Array) -> jax.Array:
-        kernel = self.param("kernel", self.scheme.kernel, (hT.shape[0], self.features))
-        y = jnp.einsum("io,in->on", kernel, hT)
+        y = jnp.einsum("io,in->on", self.kernel(hT.shape[0]), hT)
         if self.use_bias:
             y = y + self.param("bias", self.scheme.bias(hT.shape[0]), (self.features,))[:, None]
         return y
 
 
-class WeightNormDense(nn.Module):
-    """A dense layer with weight normalisation (Salimans & Kingma 2016) on feature-major
-    activations ``[fan_in, n] ↦ [fan_out, n]``: kernel column ``w_j = g_j·v_j/‖v_j‖`` per
-    output unit j, ``v [fan_in, fan_out]`` drawn by ``scheme``, ``g`` initialised to ‖v_j‖
-    (so the layer starts as the plain dense layer of kernel v)."""
+class WeightNormDense(DenseT):
+    """``DenseT`` with weight normalisation (Salimans & Kingma 2016): kernel column
+    ``w_j = g_j·v_j/‖v_j‖`` per output unit j, ``v [fan_in, fan_out]`` drawn by ``scheme``,
+    ``g`` initialised to ‖v_j‖ (so the layer starts as the plain dense layer of kernel v)."""
 
-    features: int
-    use_bias: bool
-    scheme: Scheme
-
-    @nn.compact
-    def __call__(self, hT: jax.Array) -> jax.Array:
-        v = self.param("v", self.scheme.kernel, (hT.shape[0], self.features))
+    def kernel(self, fan_in: int) -> jax.Array:
+        v = self.param("v", self.scheme.kernel, (fan_in, self.features))
         g = self.param("g", lambda key, shape: jnp.linalg.norm(v, axis=0), (self.features,))
-        y = jnp.einsum("io,in->on", v * (g / jnp.linalg.norm(v, axis=0)), hT)
-        if self.use_bias:
-            y = y + self.param("bias", self.scheme.bias(hT.shape[0]), (self.features,))[:, None]
-        return y
+        return v * (g / jnp.linalg.norm(v, axis=0))
 
 
 def batch_norm(h: jax.Array, ref: jax.Array, scale: jax.Array, shift: jax.Array,
