@@ -169,9 +169,10 @@ _CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
 @functools.cache
 def _compiler_options() -> dict | None:
-    """``_CPU_OPTIONS`` on a CPU backend whose XLA knows them (an unknown option fails at
-    compile time), else None."""
-    if jax.default_backend() != "cpu":
+    """``_CPU_OPTIONS`` on a CPU backend with one local device whose XLA knows them (an
+    unknown option fails at compile time), else None: sharded, this option gave wrong runs
+    (BUILD_NOTES, descend's XLA:CPU option)."""
+    if jax.default_backend() != "cpu" or jax.local_device_count() > 1:
         return None
     try:
         jax.jit(lambda x: x.sum(1), compiler_options=_CPU_OPTIONS)(jnp.ones((2, 2)))

@@ -40,8 +40,9 @@ if TYPE_CHECKING:
 SIZES = (64, 32, 10)  # digits: 64 pixels in, 10 classes out
 TARGET = 0.9  # descend ÷ bare init-steps/s: at most 10% slower than the bare program
 AGREE_ATOL = 1e-4  # final parameters of descend and the bare program (float32)
-# the XLA:CPU option saddle.descend compiles with (see BUILD_NOTES, engine speed)
-DESCEND_CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
+# the XLA:CPU option saddle.descend compiles with (see BUILD_NOTES, engine speed): YNNPACK
+# fusions for dots only ("ynn_off" below names the reductions and loops it keeps in XLA)
+DESCEND_CPU_OPTIONS = saddle.descent._CPU_OPTIONS
 METHODS = ("descend", "bare", "bare_ynn_off")
 
 

@@ -15,9 +15,9 @@ Studies (``--studies``, both by default), on scikit-learn's digits (``benchmarks
              equal accuracy against the dense float64 answer; target ≥ 10×. HVP cost ÷
              gradient cost. (``benchmarks.curvature``)
 
-Cores: ``descend`` shards the networks over ``cpu_devices`` XLA CPU devices (default one
-per core, ``saddle.use_cpu_cores``), as torch runs one thread per core; the summary
-records the device count and torch's thread count.
+Cores: ``descend`` shards the networks over one XLA CPU device per core (the runner's
+``--cpu-devices``, default 0 = one per core: ``saddle.use_cpu_cores``), as torch runs one
+thread per core; the summary records the device count and torch's thread count.
 
 Timing: ``benchmarks.timing.round_robin`` (one warm-up call each, then ``repeats`` rounds,
 order reversed every other round); medians are reported. torch and PyHessian are optional
@@ -70,9 +70,6 @@ class Config:
     curv_repeats: int = field(3, "Timed rounds of the curvature study (median).", at_least=1)
     hvp_batch: int = field(32, "Products per call of the linearised HVP timing.", at_least=1)
     inner: int = field(20, "grad / hvp / λ_max calls per timing.", at_least=1)
-    cpu_devices: int = field(0, "XLA CPU devices descend shards the networks over (one "
-                                "thread each); 0: one per core. Takes effect only before "
-                                "JAX's first computation (saddle.use_cpu_cores).", at_least=0)
     seed: int = field(0, "PRNG seed of the starts.")
 
     def __post_init__(self):
@@ -88,7 +85,7 @@ class Config:
 
 
 def run(cfg: Config, ctx: saddle.experiment.Context) -> dict[str, np.ndarray]:
-    devices = saddle.use_cpu_cores(cfg.cpu_devices or None)
+    devices = jax.local_device_count()  # as main asked for (--cpu-devices)
     root = jax.random.PRNGKey(cfg.seed)
     jobs = {"train": ("train", lambda: train_many.train_study(cfg, jax.random.fold_in(root, 0))),
             "curvature": ("curv", lambda: curvature.curvature_study(
@@ -163,4 +160,4 @@ def plot(cfg: Config, data: dict) -> dict:
 
 
 if __name__ == "__main__":
-    saddle.experiment.main(Config, run, plot, summarize)
+    saddle.experiment.main(Config, run, plot, summarize, cpu_devices=0)  # one per core

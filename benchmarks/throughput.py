@@ -375,4 +375,5 @@ def plot(cfg: Config, data: dict) -> dict:
 
 
 if __name__ == "__main__":
+    # one device (the default): the bare jit(vmap(scan)) baselines are not sharded
     saddle.experiment.main(Config, run, plot, summarize)

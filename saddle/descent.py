@@ -102,20 +102,20 @@ class Escape:
 
 # ----------------------------------------------------------------------------- compiling
 # XLA:CPU (jaxlib 0.10) hands small row reductions (the loss over d, ‖∇f‖) to YNNPACK
-# fusions that cost more than the rest of a step; XLA's own loops are 2-3x faster here.
-_CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
+# fusions that cost more than the rest of a step; XLA's own loops are 2-3x faster there.
+# Dots stay with YNNPACK: without it, sharded programs gave wrong runs (BUILD_NOTES).
+_CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type":
+                "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_DOT"}
 _LIFT_ERRORS = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
                 jax.errors.TracerIntegerConversionError, jax.errors.NonConcreteBooleanIndexError)
 
 
 @functools.cache
 def _compiler_options() -> dict | None:
-    """``_CPU_OPTIONS`` on a CPU backend with one local device whose XLA knows them (an
-    unknown option fails at compile time), else None. Sharded over several CPU devices,
-    the program compiled with them gave wrong runs (jaxlib 0.10.2: 256 digits MLPs, 100+
-    SGD steps, the first 3 runs of each device's shard off by 0.4; see BUILD_NOTES), so
-    there the default pipeline is used."""
-    if jax.default_backend() != "cpu" or jax.local_device_count() > 1:
+    """``_CPU_OPTIONS`` on a CPU backend whose XLA knows them (an unknown option or value
+    fails at compile time), else None: YNNPACK fusions for dots only, on one device or
+    several alike, so a sharded run equals the unsharded one bit for bit."""
+    if jax.default_backend() != "cpu":
         return None
     try:
         jax.jit(lambda x: x.sum(1), compiler_options=_CPU_OPTIONS)(jnp.ones((2, 2)))
@@ -184,12 +184,25 @@ def _program(shared: _Part, opt: _Part, cfg: _Static) -> Callable:
 
 
 # ----------------------------------------------------------------------------- running
+def _usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS reports it)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
 def use_cpu_cores(n: int | None = None) -> int:
-    """Ask for ``n`` XLA CPU devices (default: one per core, ``os.cpu_count()``) so that
-    ``descend`` shards its starts over every core; returns the number of local devices in
-    effect. Only a call before JAX's first computation changes it (JAX fixes the device
-    count then); a later call, or one on a GPU/TPU backend, changes nothing."""
-    n = (os.cpu_count() or 1) if n is None else positive_int(n, "n")
+    """Ask for ``n`` XLA CPU devices (default: one per core this process may run on) so
+    that ``descend`` shards its starts over every core; returns the number of local devices
+    in effect. Only a call before JAX's first computation changes it (JAX fixes the device
+    count then); a later call, or one on a GPU/TPU backend, changes nothing. Without ``n``,
+    a count already asked for is kept: ``JAX_NUM_CPU_DEVICES`` (or ``jax_num_cpu_devices``)
+    or ``--xla_force_host_platform_device_count`` in ``XLA_FLAGS``."""
+    if n is None and (jax.config.jax_num_cpu_devices >= 0 or "xla_force_host_platform_device_count"
+                      in os.environ.get("XLA_FLAGS", "")):
+        return jax.local_device_count()
+    n = _usable_cores() if n is None else positive_int(n, "n")
     try:
         jax.config.update("jax_num_cpu_devices", n)
     except RuntimeError:  # "should be updated before backends are initialized"

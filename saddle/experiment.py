@@ -25,7 +25,8 @@ Guarantees of ``run_experiment`` (and so of ``main``):
   experiment module's source and every .py/.json file of ``saddle``): a run
   reuses ``data.npz`` only when both match, else it recomputes.
 * ``config.json`` also records ``runtime_s``: the wall time of the ``run`` call that
-  produced ``data.npz`` (``python -m experiments`` shows it).
+  produced ``data.npz`` (``python -m experiments`` shows it), and ``devices``, the local
+  devices it ran on (``--cpu-devices``).
 * Long runs split their work with ``ctx.stage(name, fn)``: each finished stage is
   saved at once under ``out/.stages/<key>/``, so an interrupted run, started again,
   resumes from the stages it had finished.
@@ -325,6 +326,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+RUNNER_FLAGS = ("out", "force", "no_progress", "cpu_devices")  # not usable as field names
+
+
 def build_parser(config_cls: type, prog: str, description: str | None) -> argparse.ArgumentParser:
     """An argparse parser with one ``--kebab-case`` flag per dataclass field.
 
@@ -342,6 +346,9 @@ def build_parser(config_cls: type, prog: str, description: str | None) -> argpar
     hints = typing.get_type_hints(config_cls)
     defaults = config_cls()
     for f in dataclasses.fields(config_cls):
+        if f.name in RUNNER_FLAGS:
+            raise TypeError(f"{config_cls.__name__}.{f.name} clashes with the runner's "
+                            f"--{f.name.replace('_', '-')} flag: rename the field")
         text = f.metadata.get("help")
         if not text:
             raise TypeError(f"{config_cls.__name__}.{f.name} has no help text: declare it as "
@@ -379,6 +386,9 @@ def build_parser(config_cls: type, prog: str, description: str | None) -> argpar
                              "runs, and compute anew; an interrupted forced run resumes when "
                              "started again.")
     parser.add_argument("--no-progress", action="store_true", help="Hide progress bars.")
+    parser.add_argument("--cpu-devices", type=_scalar_parser(int), default=1, metavar="INT",
+                        help="XLA CPU devices descend shards its runs over (one thread each; "
+                             "0: one per core; the numbers do not change).")
     return parser
 
 
@@ -516,7 +526,8 @@ def _compute(cfg: Any, run: Callable, out: Path, record: dict[str, Any], force: 
     ctx = Context(stage_dir=stage_dir, show_progress=show_progress)
     start = time.perf_counter()
     data = {k: np.asarray(v) for k, v in run(cfg, ctx).items()}
-    record = {**record, "runtime_s": time.perf_counter() - start}  # this call only
+    record = {**record, "runtime_s": time.perf_counter() - start,  # this call only
+              "devices": _devices()}
     # The old config.json goes first: a crash between the two writes below must not
     # leave this config's data.npz beside another config's config.json (reused as it).
     (out / "config.json").unlink(missing_ok=True)
@@ -526,6 +537,13 @@ def _compute(cfg: Any, run: Callable, out: Path, record: dict[str, Any], force: 
     with contextlib.suppress(OSError):
         stage_dir.parent.rmdir()  # only if no other config's stages remain
     return data
+
+
+def _devices() -> str:
+    """The local devices a run used, e.g. ``"2 cpu"``."""
+    import jax
+
+    return f"{jax.local_device_count()} {jax.default_backend()}"
 
 
 def run_experiment(
@@ -603,12 +621,21 @@ def main(
     plot: Callable[[Any, Data], Mapping[str, Any]] | None,
     summarize: Callable[[Any, Data], dict[str, Any]],
     argv: list[str] | None = None,
+    *,
+    cpu_devices: int = 1,
 ) -> Result:
     """Command-line entry point of an experiment module (see the module docstring).
 
-    A bad flag, config value or output folder exits with one line on stderr (status 2)
-    before ``run`` is called.
+    Once the config is valid it asks for ``cpu_devices`` XLA CPU devices (the default of
+    ``--cpu-devices``; 0: one per core) with ``saddle.use_cpu_cores``, so that ``descend``
+    can run on every core (one device by default: with several, XLA:CPU in jaxlib 0.10.2
+    hung in one experiment, see BUILD_NOTES); a process whose JAX has started already
+    keeps its devices. A bad
+    flag, config value or output folder exits with one line on stderr (status 2) before
+    ``run`` is called.
     """
+    if not isinstance(cpu_devices, int) or isinstance(cpu_devices, bool) or cpu_devices < 0:
+        raise ValueError(f"cpu_devices must be an integer >= 0, got {cpu_devices!r}")
     module = sys.modules.get(run.__module__)
     modname = run.__module__
     if modname == "__main__" and getattr(module, "__spec__", None) is not None:
@@ -616,11 +643,18 @@ def main(
     name = modname.rsplit(".", 1)[-1]
     doc = (module.__doc__ or "").strip() if module else ""
     parser = build_parser(config_cls, prog=f"python -m {modname}", description=doc)
+    parser.set_defaults(cpu_devices=cpu_devices)
     ns = parser.parse_args(argv)
+    if ns.cpu_devices < 0:
+        parser.exit(2, f"{parser.prog}: error: --cpu-devices must be >= 0, got "
+                       f"{ns.cpu_devices}\n")
     try:
         cfg = config_from_args(config_cls, ns)
     except (ValueError, TypeError) as err:
         parser.exit(2, f"{parser.prog}: error: {_one_line(err)}\n")
+    from saddle.descent import use_cpu_cores
+
+    use_cpu_cores(ns.cpu_devices or None)
     out = Path("results") / name if ns.out is None else ns.out
     try:
         result = run_experiment(

@@ -505,6 +505,42 @@ def test_editing_the_experiment_module_recomputes(tmp_path):
     assert results == [("wrote", 1.0), ("wrote", 2.0)]
 
 
+def test_cpu_devices_flag_sets_the_device_count_and_is_recorded(tmp_path):
+    from saddle.descent import _usable_cores
+
+    command, env = _tiny(tmp_path)
+    env["XLA_FLAGS"] = " ".join(f for f in env.get("XLA_FLAGS", "").split()
+                                if "device_count" not in f)  # no forced device count
+    env.pop("JAX_NUM_CPU_DEVICES", None)
+    recorded = []
+    for args in ([], ["--cpu-devices", "3"], ["--cpu-devices", "0"]):
+        out = tmp_path / f"out{len(recorded)}"
+        done = subprocess.run(command("--out", str(out), *args), cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        recorded.append(json.loads((out / "config.json").read_text())["devices"])
+    assert recorded == ["1 cpu", "3 cpu", f"{_usable_cores()} cpu"]
+    bad = subprocess.run(command("--out", str(tmp_path / "bad"), "--cpu-devices", "-1"),
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "--cpu-devices must be >= 0, got -1" in bad.stderr
+
+
+def test_runner_flag_names_are_refused_as_fields_and_cpu_devices_is_checked():
+    @dataclasses.dataclass(frozen=True)
+    class Clash:
+        cpu_devices: int = experiment.field(1, "Clashes with the runner's flag.")
+
+    with pytest.raises(TypeError, match=r"Clash.cpu_devices clashes with the runner's "
+                                        r"--cpu-devices flag"):
+        experiment.build_parser(Clash, "prog", None)
+    with pytest.raises(ValueError, match=r"^cpu_devices must be an integer >= 0, got -1$"):
+        experiment.main(Config, Counter().run, None, summarize, argv=[], cpu_devices=-1)
+    parser = experiment.build_parser(Config, "prog", None)
+    parser.set_defaults(cpu_devices=0)  # as main does with its keyword: --help shows it
+    assert "(default: 0)" in " ".join(parser.format_help().split()).split("--cpu-devices")[-1]
+
+
 # ----------------------------------------------------------------------------- experiments
 RUNNABLE = ([f"experiments.{m.name}" for m in pkgutil.iter_modules(experiments.__path__)
              if not m.name.startswith("_")]

@@ -190,6 +190,12 @@ def test_bad_input_one_line_errors():
         (lambda: align.weight_match(net, theta, theta[:-1]), "theta_b"),
         (lambda: align.weight_match(snn.mlp(4, (5, 3), "relu"), theta, theta, signs=True),
          "signs"),
+        (lambda: align.weight_match(snn.mlp(4, (5, 3), norm="batch"), theta, theta),
+         "norm='batch'"),
+        (lambda: align.permute_units(snn.mlp(4, (5, 3), norm="weight"), theta,
+                                     [np.arange(5)]), "norm='weight'"),
+        (lambda: align.weight_match(snn.mlp(4, (5, 5, 3), residual=True), theta, theta),
+         "got residual=True"),
         (lambda: align.permute_units(net, theta, [np.arange(4)]), "perms"),
         (lambda: align.permute_units(net, theta, [np.arange(5)], [np.zeros(5)]), "signs"),
     ]

@@ -47,6 +47,11 @@ def _layers(net: Net, theta: Any, name: str) -> tuple[list[np.ndarray], list[np.
     if not isinstance(net, Net) or not isinstance(net.module, MLP):
         raise TypeError(f"net must be a Net built by saddle.objectives.nn.mlp, got "
                         f"{type(getattr(net, 'module', net)).__name__}")
+    if net.module.residual or net.module.norm != "none":
+        # residual layers share one permutation; normalised layers carry more parameters
+        raise ValueError(f"net must be a plain mlp (residual=False, norm='none') for per-layer "
+                         f"unit permutations, got residual={net.module.residual}, "
+                         f"norm={net.module.norm!r}")
     theta = as_point(theta, name, net.dim)
     params = jax.tree.map(lambda a: np.asarray(a, np.float64), net.unravel(theta))
     n = len(net.module.widths)
