@@ -386,9 +386,10 @@ def build_parser(config_cls: type, prog: str, description: str | None) -> argpar
                              "runs, and compute anew; an interrupted forced run resumes when "
                              "started again.")
     parser.add_argument("--no-progress", action="store_true", help="Hide progress bars.")
-    parser.add_argument("--cpu-devices", type=_scalar_parser(int), default=1, metavar="INT",
+    parser.add_argument("--cpu-devices", type=_scalar_parser(int), default=None, metavar="INT",
                         help="XLA CPU devices descend shards its runs over (one thread each; "
-                             "0: one per core; the numbers do not change).")
+                             "0: one per core; the numbers do not change); none: JAX's own "
+                             "count (one, unless JAX_NUM_CPU_DEVICES or XLA_FLAGS set it).")
     return parser
 
 
@@ -622,20 +623,20 @@ def main(
     summarize: Callable[[Any, Data], dict[str, Any]],
     argv: list[str] | None = None,
     *,
-    cpu_devices: int = 1,
+    cpu_devices: int | None = None,
 ) -> Result:
     """Command-line entry point of an experiment module (see the module docstring).
 
     Once the config is valid it asks for ``cpu_devices`` XLA CPU devices (the default of
     ``--cpu-devices``; 0: one per core) with ``saddle.use_cpu_cores``, so that ``descend``
-    can run on every core (one device by default: with several, XLA:CPU in jaxlib 0.10.2
-    hung in one experiment, see BUILD_NOTES); a process whose JAX has started already
-    keeps its devices. A bad
-    flag, config value or output folder exits with one line on stderr (status 2) before
-    ``run`` is called.
+    can run on every core; None leaves JAX's own count (one CPU device unless the
+    environment sets it: several hung XLA:CPU in one experiment, see BUILD_NOTES). A
+    process whose JAX has started already keeps its devices. A bad flag, config value or
+    output folder exits with one line on stderr (status 2) before ``run`` is called.
     """
-    if not isinstance(cpu_devices, int) or isinstance(cpu_devices, bool) or cpu_devices < 0:
-        raise ValueError(f"cpu_devices must be an integer >= 0, got {cpu_devices!r}")
+    if cpu_devices is not None and (not isinstance(cpu_devices, int)
+                                    or isinstance(cpu_devices, bool) or cpu_devices < 0):
+        raise ValueError(f"cpu_devices must be an integer >= 0 or None, got {cpu_devices!r}")
     module = sys.modules.get(run.__module__)
     modname = run.__module__
     if modname == "__main__" and getattr(module, "__spec__", None) is not None:
@@ -645,16 +646,17 @@ def main(
     parser = build_parser(config_cls, prog=f"python -m {modname}", description=doc)
     parser.set_defaults(cpu_devices=cpu_devices)
     ns = parser.parse_args(argv)
-    if ns.cpu_devices < 0:
+    if ns.cpu_devices is not None and ns.cpu_devices < 0:
         parser.exit(2, f"{parser.prog}: error: --cpu-devices must be >= 0, got "
                        f"{ns.cpu_devices}\n")
     try:
         cfg = config_from_args(config_cls, ns)
     except (ValueError, TypeError) as err:
         parser.exit(2, f"{parser.prog}: error: {_one_line(err)}\n")
-    from saddle.descent import use_cpu_cores
+    if ns.cpu_devices is not None:
+        from saddle.descent import use_cpu_cores
 
-    use_cpu_cores(ns.cpu_devices or None)
+        use_cpu_cores(ns.cpu_devices or None)
     out = Path("results") / name if ns.out is None else ns.out
     try:
         result = run_experiment(

@@ -512,14 +512,15 @@ def test_cpu_devices_flag_sets_the_device_count_and_is_recorded(tmp_path):
     env["XLA_FLAGS"] = " ".join(f for f in env.get("XLA_FLAGS", "").split()
                                 if "device_count" not in f)  # no forced device count
     env.pop("JAX_NUM_CPU_DEVICES", None)
-    recorded = []
-    for args in ([], ["--cpu-devices", "0"]):
+    recorded = []  # without the flag, the environment's count stays
+    for args, extra in (([], {"JAX_NUM_CPU_DEVICES": "3"}), (["--cpu-devices", "0"], {})):
         out = tmp_path / f"out{len(recorded)}"
-        done = subprocess.run(command("--out", str(out), *args), cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(command("--out", str(out), *args), cwd=tmp_path,
+                              env={**env, **extra}, capture_output=True, text=True,
+                              timeout=300)
         assert done.returncode == 0, done.stderr
         recorded.append(json.loads((out / "config.json").read_text())["devices"])
-    assert recorded == ["1 cpu", f"{_usable_cores()} cpu"]
+    assert recorded == ["3 cpu", f"{_usable_cores()} cpu"]
     bad = subprocess.run(command("--out", str(tmp_path / "bad"), "--cpu-devices", "-1"),
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
@@ -534,7 +535,8 @@ def test_runner_flag_names_are_refused_as_fields_and_cpu_devices_is_checked():
     with pytest.raises(TypeError, match=r"Clash.cpu_devices clashes with the runner's "
                                         r"--cpu-devices flag"):
         experiment.build_parser(Clash, "prog", None)
-    with pytest.raises(ValueError, match=r"^cpu_devices must be an integer >= 0, got -1$"):
+    with pytest.raises(ValueError, match=r"^cpu_devices must be an integer >= 0 or None, "
+                                         r"got -1$"):
         experiment.main(Config, Counter().run, None, summarize, argv=[], cpu_devices=-1)
     parser = experiment.build_parser(Config, "prog", None)
     parser.set_defaults(cpu_devices=0)  # as main does with its keyword: --help shows it
