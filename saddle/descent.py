@@ -114,7 +114,8 @@ _LIFT_ERRORS = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConver
 def _compiler_options() -> dict | None:
     """``_CPU_OPTIONS`` on a CPU backend whose XLA knows them (an unknown option or value
     fails at compile time), else None: YNNPACK fusions for dots only, on one device or
-    several alike, so a sharded run equals the unsharded one bit for bit."""
+    several alike, so a sharded run equals the unsharded one (to rounding: a dot's
+    rounding may depend on its per-device shape)."""
     if jax.default_backend() != "cpu":
         return None
     try:

@@ -136,9 +136,12 @@ def test_gradient_noise_has_the_stated_scale():
 
 def test_sharded_equals_single_device(tmp_path):
     """Run the same batches on 2 CPU devices (``saddle.use_cpu_cores(2)``, before JAX's
-    first computation) and on 1 in subprocesses and compare bit for bit; a later call
-    changes nothing. The digits MLPs (128 × 80 SGD steps) came out up to 0.07 apart in θ
-    with the XLA:CPU option descend had before (``ynn_fusion_type=""``, BUILD_NOTES)."""
+    first computation) and on 1 in subprocesses; a later call changes nothing. Himmelblau
+    (elementwise work only) must agree bit for bit. The digits MLPs (128 × 80 SGD steps on
+    600 examples) must agree to rounding: sharding halves each device's dot shapes, and a
+    dot's rounding may depend on its shape. With the XLA:CPU option descend had before
+    (``ynn_fusion_type=""``) the first 3 networks of each device's shard came out 0.04-0.1
+    apart in θ (BUILD_NOTES)."""
     import subprocess
     import sys
 
@@ -147,13 +150,13 @@ def test_sharded_equals_single_device(tmp_path):
         "n = saddle.use_cpu_cores(int(sys.argv[1]))\n"
         "obj = saddle.objectives.get('himmelblau')\n"
         "x0 = saddle.starts.uniform(jax.random.PRNGKey(0), 37, obj)\n"
-        "r = saddle.descend(obj, x0, optax.adam(0.05), 300, grad_noise=0.1, chunk_size=10)\n"
+        "r = saddle.descend(obj, x0, optax.adam(0.05), 100, grad_noise=0.1, chunk_size=10)\n"
         "g = saddle.descend(obj, x0[:9], saddle.optimizers.grid('gd', lr=[0.01, 0.03]), 50,\n"
         "                   chunk_size=6)\n"
         "from benchmarks import mlp\n"
         "X, y = mlp.digits()\n"
         "m = saddle.descend(mlp.mlp().loss, mlp.mlp_starts(jax.random.PRNGKey(0), 128),\n"
-        "                   optax.sgd(0.5), 80, data=(X, y), progress=False)\n"
+        "                   optax.sgd(0.5), 80, data=(X[:600], y[:600]), progress=False)\n"
         "print(n, jax.device_count(), saddle.use_cpu_cores(3),\n"
         "      saddle.descent._compiler_options() is None)\n"
         "print(repr(r.x.tolist() + g.x.reshape(-1, 2).tolist()))\n"
@@ -177,10 +180,10 @@ def test_sharded_equals_single_device(tmp_path):
         assert p.returncode == 0, stderr[-3000:]
         counts, xs = stdout.strip().splitlines()
         outs.append((counts.split(), np.array(eval(xs))))
-    # one XLA:CPU option for any device count: sharding changes no bit
     assert outs[0][0] == ["2", "2", "2", "False"] and outs[1][0] == ["1", "1", "1", "False"]
     np.testing.assert_array_equal(outs[0][1], outs[1][1])
-    np.testing.assert_array_equal(np.load(tmp_path / "2.npy"), np.load(tmp_path / "1.npy"))
+    np.testing.assert_allclose(np.load(tmp_path / "2.npy"), np.load(tmp_path / "1.npy"),
+                               rtol=0, atol=1e-5)
 
 
 def test_use_cpu_cores_keeps_a_count_forced_in_xla_flags():
