@@ -100,10 +100,7 @@ def measurers(cfg: Config, x: np.ndarray, y: np.ndarray) -> dict:
 
 
 def draw(net: snn.Net, keys: jax.Array) -> jax.Array:
-    """``[len(keys), d]`` starts by the net's initialiser; one at a time (``lax.map``) for
-    orthogonal, whose vmapped QR hangs on CPU under jaxlib 0.10."""
-    if net.module.scheme.name == "orthogonal":
-        return jax.jit(lambda ks: jax.lax.map(net.init, ks))(keys)
+    """``[len(keys), d]`` starts by the net's initialiser."""
     return jax.jit(jax.vmap(net.init))(keys)
 
 

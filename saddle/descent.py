@@ -20,6 +20,7 @@ import collections
 import dataclasses
 import functools
 import os
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -199,16 +200,40 @@ def use_cpu_cores(n: int | None = None) -> int:
     in effect. Only a call before JAX's first computation changes it (JAX fixes the device
     count then); a later call, or one on a GPU/TPU backend, changes nothing. Without ``n``,
     a count already asked for is kept: ``JAX_NUM_CPU_DEVICES`` (or ``jax_num_cpu_devices``)
-    or ``--xla_force_host_platform_device_count`` in ``XLA_FLAGS``."""
-    if n is None and (jax.config.jax_num_cpu_devices >= 0 or "xla_force_host_platform_device_count"
-                      in os.environ.get("XLA_FLAGS", "")):
+    or ``--xla_force_host_platform_device_count`` in ``XLA_FLAGS``.
+
+    It also gives XLA:CPU's thread pool one thread per core plus one per device (unless
+    ``NPROC``, the variable XLA sizes that pool by, is set). jaxlib's batched LAPACK
+    kernels (eigh, QR, LU, ...) split a batch over the pool and block a pool thread until
+    the pieces are done; with one thread per core, one such call per device blocks every
+    thread and the program hangs (jaxlib 0.10.2, BUILD_NOTES)."""
+    forced = _forced_device_count()
+    if n is None and forced is not None:
+        _widen_thread_pool(forced)
         return jax.local_device_count()
     n = _usable_cores() if n is None else positive_int(n, "n")
     try:
         jax.config.update("jax_num_cpu_devices", n)
     except RuntimeError:  # "should be updated before backends are initialized"
         pass
+    else:
+        _widen_thread_pool(n)
     return jax.local_device_count()
+
+
+def _forced_device_count() -> int | None:
+    """The CPU device count asked for by ``jax_num_cpu_devices`` (``JAX_NUM_CPU_DEVICES``)
+    or ``--xla_force_host_platform_device_count`` in ``XLA_FLAGS``, else None."""
+    if jax.config.jax_num_cpu_devices >= 0:
+        return jax.config.jax_num_cpu_devices
+    found = re.findall(r"--xla_force_host_platform_device_count=(\d+)",
+                       os.environ.get("XLA_FLAGS", ""))
+    return int(found[-1]) if found else None
+
+
+def _widen_thread_pool(devices: int) -> None:
+    """``NPROC`` = cores + ``devices`` unless set (read once, when XLA:CPU starts)."""
+    os.environ.setdefault("NPROC", str(_usable_cores() + devices))
 
 
 def _shard(tree: Any) -> Any:

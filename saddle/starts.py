@@ -112,6 +112,16 @@ def _torch_bias(fan_in: int) -> Callable[..., jax.Array]:
         key, shape, dtype, minval=-bound, maxval=bound)
 
 
+def _one_at_a_time(kernel: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
+    """``kernel`` whose vmap over keys is a loop (``lax.map``), the same numbers. jaxlib's
+    batched QR (jaxlib 0.10.2, CPU) blocks a thread of XLA's pool until its pieces finish
+    on that pool; a net's layers drawn at once can block every thread and hang, while one
+    matrix per call runs on the calling thread (BUILD_NOTES)."""
+    def one(key: jax.Array, shape: tuple, dtype: Any = jnp.float32) -> jax.Array:
+        return jax.custom_batching.sequential_vmap(lambda k: kernel(k, shape, dtype))(key)
+    return one
+
+
 _VS = jax.nn.initializers.variance_scaling
 SCHEMES: dict[str, str] = {
     "zeros": "all weights and biases 0 (no symmetry breaking)",
@@ -147,7 +157,7 @@ def scheme(name: str, **kwargs: float) -> Scheme:
     elif name == "constant":
         kernel = init.constant(float(kwargs.get("value", 0.1)))
     elif name == "orthogonal":
-        kernel = init.orthogonal(positive_float(kwargs.get("gain", 1.0), "gain"))
+        kernel = _one_at_a_time(init.orthogonal(positive_float(kwargs.get("gain", 1.0), "gain")))
     else:
         kernel = {
             "zeros": init.zeros,

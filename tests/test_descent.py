@@ -141,7 +141,8 @@ def test_sharded_equals_single_device(tmp_path):
     600 examples) must agree to rounding: sharding halves each device's dot shapes, and a
     dot's rounding may depend on its shape. With the XLA:CPU option descend had before
     (``ynn_fusion_type=""``) the first 3 networks of each device's shard came out 0.04-0.1
-    apart in θ (BUILD_NOTES)."""
+    apart in θ (BUILD_NOTES). Saddle-free Newton (a batched eigh every step) hung on 2
+    devices before ``use_cpu_cores`` widened XLA's thread pool (``NPROC``)."""
     import subprocess
     import sys
 
@@ -161,6 +162,12 @@ def test_sharded_equals_single_device(tmp_path):
         "      saddle.descent._compiler_options() is None)\n"
         "print(repr(r.x.tolist() + g.x.reshape(-1, 2).tolist()))\n"
         "np.save(sys.argv[2], m.x)\n"
+        "from saddle.newton import saddle_free_newton\n"  # eigh (LAPACK) every step
+        "obj = saddle.objectives.get('strict_saddle', dim=10)\n"
+        "x0 = 0.01 * np.asarray(jax.random.normal(jax.random.PRNGKey(1), (400, 10)))\n"
+        "s = saddle.descend(obj, x0, saddle_free_newton(0.5), 300, progress=False)\n"
+        "np.save(sys.argv[2] + '_sfn', s.x)\n"
+        "import os; print(os.environ.get('NPROC'))\n"
     )
     # both processes at once (independent; the suite's other work waits on this test)
     repo = pathlib.Path(__file__).resolve().parents[1]  # benchmarks.mlp imports from there
@@ -178,11 +185,15 @@ def test_sharded_equals_single_device(tmp_path):
     outs = []
     for p, (stdout, stderr) in zip(procs, done, strict=True):
         assert p.returncode == 0, stderr[-3000:]
-        counts, xs = stdout.strip().splitlines()
-        outs.append((counts.split(), np.array(eval(xs))))
-    assert outs[0][0] == ["2", "2", "2", "False"] and outs[1][0] == ["1", "1", "1", "False"]
+        counts, xs, nproc = stdout.strip().splitlines()
+        outs.append(([*counts.split(), nproc], np.array(eval(xs))))
+    cores = saddle.descent._usable_cores()  # the pool: one thread per core and per device
+    assert outs[0][0] == ["2", "2", "2", "False", str(cores + 2)]
+    assert outs[1][0] == ["1", "1", "1", "False", str(cores + 1)]
     np.testing.assert_array_equal(outs[0][1], outs[1][1])
     np.testing.assert_allclose(np.load(tmp_path / "2.npy"), np.load(tmp_path / "1.npy"),
+                               rtol=0, atol=1e-5)
+    np.testing.assert_allclose(np.load(tmp_path / "2_sfn.npy"), np.load(tmp_path / "1_sfn.npy"),
                                rtol=0, atol=1e-5)
 
 
@@ -193,7 +204,8 @@ def test_use_cpu_cores_keeps_a_count_forced_in_xla_flags():
     from saddle.descent import _usable_cores
 
     forced = str(_usable_cores() + 1)  # not what one device per core would give
-    code = "import saddle; print(saddle.use_cpu_cores(), saddle.use_cpu_cores(1))"
+    code = ("import os, saddle; print(saddle.use_cpu_cores(), saddle.use_cpu_cores(1), "
+            "os.environ['NPROC'])")
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env={"PATH": "", **env})
              for env in ({"XLA_FLAGS": f"--xla_force_host_platform_device_count={forced}"},
@@ -201,7 +213,8 @@ def test_use_cpu_cores_keeps_a_count_forced_in_xla_flags():
     for p in procs:
         stdout, stderr = p.communicate(timeout=300)
         assert p.returncode == 0, stderr[-3000:]
-        assert stdout.split() == [forced, forced]  # the second call: JAX has started
+        # the second call: JAX has started; XLA's pool: a thread per core and per device
+        assert stdout.split() == [forced, forced, str(_usable_cores() + int(forced))]
 
 
 def test_use_cpu_cores_rejects_a_bad_count():
