@@ -202,23 +202,28 @@ def use_cpu_cores(n: int | None = None) -> int:
     a count already asked for is kept: ``JAX_NUM_CPU_DEVICES`` (or ``jax_num_cpu_devices``)
     or ``--xla_force_host_platform_device_count`` in ``XLA_FLAGS``.
 
-    It also gives XLA:CPU's thread pool one thread per core plus one per device (unless
-    ``NPROC``, the variable XLA sizes that pool by, is set). jaxlib's batched LAPACK
-    kernels (eigh, QR, LU, ...) split a batch over the pool and block a pool thread until
-    the pieces are done; with one thread per core, one such call per device blocks every
-    thread and the program hangs (jaxlib 0.10.2, BUILD_NOTES)."""
+    Before JAX starts it also sets ``NPROC`` (the size of XLA:CPU's thread pool) to
+    cores + devices unless set: with one thread per core, sharded batched LAPACK calls
+    (eigh, QR, ...) can block every thread (jaxlib 0.10.2; BUILD_NOTES)."""
+    if n is not None:
+        n = positive_int(n, "n")
+    if _jax_started():
+        return jax.local_device_count()
     forced = _forced_device_count()
     if n is None and forced is not None:
         _widen_thread_pool(forced)
         return jax.local_device_count()
-    n = _usable_cores() if n is None else positive_int(n, "n")
-    try:
-        jax.config.update("jax_num_cpu_devices", n)
-    except RuntimeError:  # "should be updated before backends are initialized"
-        pass
-    else:
-        _widen_thread_pool(n)
+    n = _usable_cores() if n is None else n
+    jax.config.update("jax_num_cpu_devices", n)
+    _widen_thread_pool(n)
     return jax.local_device_count()
+
+
+def _jax_started() -> bool:
+    """Whether JAX has created its backends (device count and thread pool now fixed)."""
+    from jax._src import xla_bridge  # no public equivalent (jax 0.10)
+
+    return xla_bridge.backends_are_initialized()
 
 
 def _forced_device_count() -> int | None:
@@ -428,7 +433,7 @@ def descend(
       steps: number of updates, ≥ 1.
       key: PRNG key for all randomness (minibatches, gradient noise, the optimizer's);
         start ``i`` uses ``fold_in(key, i)`` (every optimizer on an axis the same), so
-        chunking and sharding do not change results. Default ``PRNGKey(0)``. Or one key
+        chunking and sharding draw the same numbers. Default ``PRNGKey(0)``. Or one key
         per start (``[n]`` typed or ``[n, 2]`` raw), so a subset of starts can be re-run
         with exactly the randomness it had in the full batch.
       grad_tol: a run has converged when ‖∇f‖ < grad_tol at its end.

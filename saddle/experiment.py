@@ -387,8 +387,8 @@ def build_parser(config_cls: type, prog: str, description: str | None) -> argpar
                              "started again.")
     parser.add_argument("--no-progress", action="store_true", help="Hide progress bars.")
     parser.add_argument("--cpu-devices", type=_scalar_parser(int), default=None, metavar="INT",
-                        help="XLA CPU devices descend shards its runs over (one thread each; "
-                             "0: one per core; the numbers do not change); none: JAX's own "
+                        help="XLA CPU devices descend shards its runs over (0: one per core; "
+                             "the numbers equal one device's to rounding); none: JAX's own "
                              "count (one, unless JAX_NUM_CPU_DEVICES or XLA_FLAGS set it).")
     return parser
 

@@ -113,12 +113,11 @@ def _torch_bias(fan_in: int) -> Callable[..., jax.Array]:
 
 
 def _one_at_a_time(kernel: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
-    """``kernel`` whose vmap over keys is a loop (``lax.map``), the same numbers. jaxlib's
-    batched QR (jaxlib 0.10.2, CPU) blocks a thread of XLA's pool until its pieces finish
-    on that pool; a net's layers drawn at once can block every thread and hang, while one
-    matrix per call runs on the calling thread (BUILD_NOTES)."""
-    def one(key: jax.Array, shape: tuple, dtype: Any = jnp.float32) -> jax.Array:
-        return jax.custom_batching.sequential_vmap(lambda k: kernel(k, shape, dtype))(key)
+    """``kernel`` whose vmap over keys runs as a loop (``lax.map``): the same numbers, one
+    QR per LAPACK call (batched ones can hang XLA:CPU, jaxlib 0.10.2; BUILD_NOTES)."""
+    def one(key: jax.Array, shape: tuple, dtype: Any = None, **kwargs: Any) -> jax.Array:
+        return jax.custom_batching.sequential_vmap(
+            lambda k: kernel(k, shape, dtype, **kwargs))(key)
     return one
 
 

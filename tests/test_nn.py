@@ -193,14 +193,18 @@ def _qr_operand_shapes(jaxpr) -> list:
 
 
 def test_vmapped_orthogonal_init_takes_one_matrix_per_qr_and_equals_single_draws():
-    """jaxlib 0.10.2's batched QR blocked XLA:CPU's pool threads: jit(vmap(init)) of a
-    depth-8 orthogonal net hung. Each QR under vmap now takes one matrix (a loop)."""
+    """Under vmap each QR takes one matrix (jit(vmap(init)) of a depth-8 orthogonal net hung
+    with batched QRs, jaxlib 0.10.2, BUILD_NOTES)."""
     net = snn.mlp(8, (8, 8, 8, 4), init="orthogonal")
     keys = jax.random.split(jax.random.PRNGKey(3), 5)
     shapes = _qr_operand_shapes(jax.make_jaxpr(jax.vmap(net.init))(keys).jaxpr)
     assert shapes and all(len(s) == 2 for s in shapes), shapes
     many = np.asarray(jax.jit(jax.vmap(net.init))(keys))
     np.testing.assert_array_equal(many, np.stack([net.init(k) for k in keys]))
+    with float64():  # the kernel takes jax's default dtype, as jax's orthogonal does
+        w = net.unravel(net.init(keys[0]))["dense_1"]["kernel"]
+        assert w.dtype == np.float64
+        np.testing.assert_allclose(np.asarray(w).T @ np.asarray(w), np.eye(8), atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- teacher–student
