@@ -161,7 +161,8 @@ def _run_on_1_and_2_devices(tmp_path: pathlib.Path, code: str) -> list[str]:
 def test_sharded_equals_single_device(tmp_path):
     """Run the same batches on 2 CPU devices (``saddle.use_cpu_cores(2)``, before JAX's
     first computation) and on 1 in subprocesses; a later call changes nothing; Himmelblau
-    runs (chunked, padded, a grid of learning rates, noise) agree bit for bit. Saddle-free
+    runs (chunked, padded, a grid of learning rates, noise) agree bit for bit; ``sharpness``
+    of an MLP whose data is split over the devices equals dense ``eigh``. Saddle-free
     Newton (a batched eigh every step) hung on 2 devices of a 2-core machine before
     ``use_cpu_cores`` widened XLA's thread pool (``NPROC``; with more cores than devices
     a pool thread stays free anyway); its 400 runs from near strict_saddle's saddle must
@@ -177,6 +178,16 @@ def test_sharded_equals_single_device(tmp_path):
         "print(n, jax.device_count(), saddle.use_cpu_cores(3),\n"
         "      saddle.descent._compiler_options() is None, os.environ.get('NPROC'))\n"
         "print(repr(r.x.tolist() + g.x.reshape(-1, 2).tolist()))\n"
+        "from benchmarks import mlp\n"
+        "X, y = mlp.digits()\n"
+        "P = jax.sharding.PartitionSpec\n"
+        "mesh = jax.sharding.Mesh(np.asarray(jax.devices()), ('data',))\n"
+        "data = jax.device_put((X[:600], y[:600]), jax.sharding.NamedSharding(mesh, P('data')))\n"
+        "sizes = (64, 8, 10)\n"
+        "loss, x = mlp.mlp(sizes).loss, mlp.mlp_starts(jax.random.PRNGKey(2), 1, sizes)[0]\n"
+        "lam = saddle.curvature.sharpness(loss, x, 40, jax.random.PRNGKey(3), args=(data,))\n"
+        "top = np.linalg.eigvalsh(np.asarray(jax.hessian(loss)(x, (X[:600], y[:600]))))[-1]\n"
+        "print(len(data[0].sharding.device_set), float(lam), float(top))\n"
         "if n == 2:\n"
         "    from saddle.newton import saddle_free_newton\n"
         "    obj = saddle.objectives.get('strict_saddle', dim=10)\n"
@@ -185,13 +196,20 @@ def test_sharded_equals_single_device(tmp_path):
         "    np.savez(sys.argv[2] + '_sfn.npz', x0=x0, x=s.x)\n"
     )
     outs = []
+    curvature = []
     for stdout in _run_on_1_and_2_devices(tmp_path, code):
-        counts, xs = stdout.strip().splitlines()
+        counts, xs, curv = stdout.strip().splitlines()
         outs.append((counts.split(), np.array(eval(xs))))
+        curvature.append([float(v) for v in curv.split()])
     cores = saddle.descent._usable_cores()  # the pool: one thread per core and per device
     assert outs[0][0] == ["2", "2", "2", "False", str(cores + 2)]
     assert outs[1][0] == ["1", "1", "1", "False", str(cores + 1)]
     np.testing.assert_array_equal(outs[0][1], outs[1][1])
+    # λ_max of a digits MLP (d = 610) with its data split over the devices (jit
+    # partitions the loss's mean: data-parallel curvature) equals dense eigh's
+    (shards2, lam2, top2), (shards1, lam1, top1) = curvature
+    assert (shards2, shards1) == (2, 1)
+    np.testing.assert_allclose([lam2, lam1], [top2, top1], rtol=1e-4)
     sfn = np.load(tmp_path / "2_sfn.npz")
     minima = np.array([p.x for p in saddle.objectives.get("strict_saddle", dim=10).known
                        if p.kind == "minimum"])  # two, on either side of x₁ = 0

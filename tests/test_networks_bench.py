@@ -193,3 +193,20 @@ def test_without_torch_the_baselines_are_skipped(tmp_path):
 def test_bad_config(change):
     with pytest.raises(ValueError):
         nb.Config(**{**TINY.__dict__, **change})
+
+
+def test_lanczos_cores_methods_compute_the_same_ritz_value(digits):
+    """The half-data operators summed, and the data-parallel ``psum`` (one device here),
+    give the Ritz value of the full-data operator; a split that dropped the 1/2 (or the
+    mean over shards) would double the curvature."""
+    from benchmarks import lanczos_cores
+
+    X, y, _ = digits
+    key = jax.random.PRNGKey(3)
+    x = mlp.mlp_starts(key, 1, mlp.SIZES)[0]
+    calls = lanczos_cores.methods(mlp.mlp(mlp.SIZES).loss, x, jnp.asarray(X[:300]),
+                                  jnp.asarray(y[:300]), key)
+    lam = {m: float(f()) for m, f in calls.items()}
+    assert lam["one_device"] > 0
+    for m in ("halves", "two_devices"):
+        np.testing.assert_allclose(lam[m], lam["one_device"], rtol=1e-4)
