@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -31,13 +32,17 @@ from saddle.curvature.krylov import hessian_operator, top_eigenpair
 PRODUCTS = 9  # Lanczos steps that reach λ_max to 1e-3 on this network (benchmarks.networks)
 
 
-def _top(matvec, x: jax.Array, key: jax.Array) -> jax.Array:
+def _top(matvec: Callable[[jax.Array], jax.Array], x: jax.Array, key: jax.Array
+         ) -> jax.Array:
+    """The top Ritz value of ``PRODUCTS`` Lanczos steps from the Gaussian start
+    ``saddle.curvature.sharpness`` draws from ``key``."""
     start, restart = jax.random.split(key)
     return top_eigenpair(matvec, jax.random.normal(start, x.shape, x.dtype), PRODUCTS,
                          key=restart)[0]
 
 
-def methods(loss, x: jax.Array, X: jax.Array, y: jax.Array, key: jax.Array) -> dict:
+def methods(loss: Callable[..., jax.Array], x: jax.Array, X: jax.Array, y: jax.Array,
+            key: jax.Array) -> dict:
     """The three calls (module docstring), each ``() → λ`` on fixed inputs ``X [N, 64]``,
     ``y [N]`` (N even); ``two_devices`` on the first two devices, or one where one exists."""
     def one_device(x, key, X, y):

@@ -208,5 +208,9 @@ def test_lanczos_cores_methods_compute_the_same_ritz_value(digits):
                                   jnp.asarray(y[:300]), key)
     lam = {m: float(f()) for m, f in calls.items()}
     assert lam["one_device"] > 0
+    # the baseline is the library's own call, same start and steps
+    np.testing.assert_allclose(lam["one_device"], float(saddle.curvature.sharpness(
+        mlp.mlp(mlp.SIZES).loss, x, lanczos_cores.PRODUCTS, key,
+        args=((jnp.asarray(X[:300]), jnp.asarray(y[:300])),))), rtol=1e-6)
     for m in ("halves", "two_devices"):
         np.testing.assert_allclose(lam[m], lam["one_device"], rtol=1e-4)
